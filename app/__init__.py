@@ -1,0 +1,35 @@
+"""The grant system's application factory."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(config: dict | str | None = None) -> Flask:
+    """Build the app. ``config`` is a config name or a dict of overrides.
+
+    No I/O happens at import; the schema comes from migrations, never here.
+    """
+    import config as config_module
+
+    app = Flask(__name__, template_folder="../templates", instance_relative_config=True)
+    if isinstance(config, str):
+        name = config
+    elif isinstance(config, dict) and config.get("ENV_NAME"):
+        name = config["ENV_NAME"]
+    else:
+        name = os.environ.get("APP_ENV", "development")
+    app.config.from_object(config_module.CONFIGS[name])
+    app.config["ENV_NAME"] = name
+    if isinstance(config, dict):
+        app.config.update(config)
+    config_module.validate(app.config)
+
+    from app.wiring import setup
+
+    setup(app)
+    return app

@@ -1,0 +1,1 @@
+"""The auditors' read-only API under /api/v1/."""

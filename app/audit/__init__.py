@@ -1,0 +1,1 @@
+"""The hash-chained audit trail: append, verify, export, auditors' views."""

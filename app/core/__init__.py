@@ -1,0 +1,1 @@
+"""Shared machinery: clock, money, errors, permissions, workflow, files, jobs."""

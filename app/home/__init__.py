@@ -1,0 +1,1 @@
+"""The home page per role and the navigation."""

@@ -1,0 +1,107 @@
+"""Bind extensions, hooks, blueprints and commands to an app."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_login import AnonymousUserMixin
+
+
+class Anonymous(AnonymousUserMixin):
+    role_names: set = set()
+    primary_role = None
+    locale = "zh_CN"
+    org_id = None
+    id = None
+
+    def has_role(self, *_roles) -> bool:
+        return False
+
+
+def setup(app: Flask) -> None:
+    """Everything create_app does after loading the config."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from app.accounts.models import User
+    from app.core import http, i18n
+    from app.core.database import configure_engine
+    from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    if app.config.get("TRUSTED_PROXIES"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.anonymous_user = Anonymous
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(session_id: str):
+        user_id, _, version = session_id.partition(":")
+        if not (user_id.isdigit() and version.isdigit()):
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.is_active or user.session_version != int(version):
+            return None
+        return user
+
+    with app.app_context():
+        configure_engine(db.engine)
+
+    app.before_request(http.open_request)
+    app.before_request(http.check_permission)
+    app.after_request(http.security_headers)
+    app.teardown_request(http.close_request)
+    http.register_error_handlers(app)
+    i18n.register_filters(app)
+    _register_blueprints(app)
+    _register_commands(app)
+    _register_template_globals(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.accounts.views import bp as accounts_bp
+    from app.api.views import bp as api_bp
+    from app.audit.views import bp as audit_bp
+    from app.home.views import bp as home_bp
+
+    for bp in (home_bp, accounts_bp, audit_bp, api_bp):
+        app.register_blueprint(bp)
+
+
+def _register_commands(app: Flask) -> None:
+    from app.accounts.cli import tokens_cli, users_cli
+    from app.audit.cli import audit_cli
+    from app.core.cli import files_cli, outbox_cli, tick_command, worker_command
+    from app.demo import demo_command
+    from app.reviews.cli import review_cli, rubric_cli
+
+    for command in (
+        users_cli,
+        tokens_cli,
+        audit_cli,
+        files_cli,
+        outbox_cli,
+        tick_command,
+        worker_command,
+        demo_command,
+        review_cli,
+        rubric_cli,
+    ):
+        app.cli.add_command(command)
+
+
+def _register_template_globals(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from app.core.permissions import has_permission
+    from app.home.navigation import navigation_for
+
+    app.jinja_env.globals.update(
+        has_permission=has_permission,
+        navigation_for=navigation_for,
+        get_locale=get_locale,
+    )

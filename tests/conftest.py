@@ -1,0 +1,162 @@
+"""Fixtures: one migrated database per run (SQLite, or PostgreSQL when
+TEST_DATABASE_URL is set), each test rolled back; committed databases on demand."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+
+import flask_migrate
+import pytest
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.core import clock
+from app.extensions import db, limiter
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+ON_POSTGRES = bool(PG_URL)
+
+
+def _pg_url(url: str) -> str:
+    return (
+        url.replace("postgresql://", "postgresql+psycopg://", 1)
+        if url.startswith("postgresql://")
+        else url
+    )
+
+
+class Databases:
+    """Creates and drops the databases a run uses."""
+
+    def __init__(self, tmp_root: Path):
+        self.tmp_root = tmp_root
+        self.created: list[str] = []
+
+    def new_url(self) -> str:
+        if not ON_POSTGRES:
+            return f"sqlite:///{self.tmp_root / f'db-{uuid.uuid4().hex[:8]}.sqlite'}"
+        name = f"grants_test_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(_pg_url(PG_URL), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        self.created.append(name)
+        return make_url(_pg_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        if not self.created:
+            return
+        admin = create_engine(_pg_url(PG_URL), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            for name in self.created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    dbs = Databases(tmp_path_factory.mktemp("databases"))
+    yield dbs
+    dbs.drop_all()
+
+
+def make_app(url: str, upload_dir: Path, **overrides):
+    """A testing app on ``url``, migrated to head."""
+    config = {
+        "ENV_NAME": "testing",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "UPLOAD_DIR": str(upload_dir),
+        "AUDIT_SIGNING_KEY": str(upload_dir / "keys"),
+        **overrides,
+    }
+    application = create_app(config)
+    with application.app_context():
+        flask_migrate.upgrade()
+    return application
+
+
+@pytest.fixture(scope="session")
+def app(databases, tmp_path_factory):
+    return make_app(databases.new_url(), tmp_path_factory.mktemp("files"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state():
+    """Each test starts with the real clock and empty rate-limit counters."""
+    clock.set_now(None)
+    yield
+    clock.set_now(None)
+
+
+class ConnectionSession(FlaskSession):
+    """Always use the test's connection (Flask-SQLAlchemy would pick the engine)."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return self.bind
+
+
+@pytest.fixture
+def session(app):
+    """The test's database session: everything it does is rolled back afterwards."""
+    with app.app_context():
+        limiter.reset()
+        connection = db.engine.connect()
+        outer = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {
+                "bind": connection,
+                "join_transaction_mode": "create_savepoint",
+                "class_": ConnectionSession,
+            }
+        )
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, session):
+    return app.test_client()
+
+
+@pytest.fixture
+def committed_app(databases, tmp_path):
+    """An app on a database of its own, for tests that need committed data."""
+    application = make_app(databases.new_url(), tmp_path / "files")
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+_CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    """A CSRF token valid for ``client``'s session."""
+    page = client.get(path).get_data(as_text=True)
+    match = _CSRF.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def post(client, path: str, data: dict | None = None, **kwargs):
+    """POST a form with a valid CSRF token."""
+    return client.post(path, data={**(data or {}), "csrf_token": csrf_token(client)}, **kwargs)
+
+
+def login(client, user, password: str = "Passw0rd-test"):
+    """Sign ``user`` in through the login form."""
+    response = post(client, "/login", {"email": user.email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
