@@ -41,6 +41,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
+def register_permissions(table: dict[str, set[str] | frozenset[str]]) -> None:
+    """Add a module's permissions to the one table (call from its permissions.py)."""
+    for name, roles in table.items():
+        unknown = set(roles) - set(ROLES)
+        if unknown:
+            raise KeyError(f"unknown roles {unknown} for permission {name!r}")
+        PERMISSIONS[name] = frozenset(roles)
+
+
 @dataclass(frozen=True)
 class Decision:
     """Whether something is allowed, and why not when it is not."""
