@@ -67,13 +67,14 @@ def _register_blueprints(app: Flask) -> None:
     from app.api.views import bp as api_bp
     from app.audit.views import bp as audit_bp
     from app.home.views import bp as home_bp
+    from app.ledger.views import bp as ledger_bp
 
-    for bp in (home_bp, accounts_bp, audit_bp, api_bp):
+    for bp in (home_bp, accounts_bp, audit_bp, ledger_bp, api_bp):
         app.register_blueprint(bp)
 
 
 def _register_commands(app: Flask) -> None:
-    from app.accounts.cli import tokens_cli, users_cli
+    from app.accounts.cli import people_cli, tokens_cli, users_cli
     from app.audit.cli import audit_cli
     from app.core.cli import files_cli, outbox_cli, tick_command, worker_command
     from app.demo import demo_command
@@ -82,6 +83,7 @@ def _register_commands(app: Flask) -> None:
     for command in (
         users_cli,
         tokens_cli,
+        people_cli,
         audit_cli,
         files_cli,
         outbox_cli,

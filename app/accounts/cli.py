@@ -85,3 +85,23 @@ def revoke_token(token_id):
         ops.revoke_api_token(row, actor=None)
         db.session.commit()
     click.echo(f"revoked token {token_id}")
+
+
+people_cli = AppGroup("people", help="Personal data.")
+
+
+@people_cli.command("erase")
+@click.argument("user_id", type=int)
+@click.option("--reason", required=True)
+def erase(user_id, reason):
+    """Erase a person's personal data; the audit chain stays valid."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise click.ClickException(f"no user {user_id}")
+    with audit_context(actor_role="system"):
+        try:
+            ops.erase_person(user, actor=None, reason=reason)
+        except DomainError as err:
+            raise click.ClickException(err.message) from err
+        db.session.commit()
+    click.echo(f"erased personal data of user {user_id}")

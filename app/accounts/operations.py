@@ -357,3 +357,24 @@ def user_for_token(plain: str) -> User | None:
     if row is None or row.revoked_at is not None or not row.user.is_active:
         return None
     return row.user
+
+
+def erase_person(user: User, *, actor, reason: str) -> None:
+    """Erase a person's personal data (name, e-mail, phone, password) and keep the chain valid.
+
+    Audit payloads only ever hold the user's id, so every hash stays valid.
+    Raises ``ValidationFailed`` without a reason; audited as ``person.erase``.
+    """
+    if not (reason or "").strip():
+        raise ValidationFailed(_("请填写理由。"), field="reason")
+    if user.erased_at is not None:
+        return
+    user.name = f"已删除用户{user.id}"
+    user.email = f"erased-{user.id}@erased.invalid"
+    user.phone = None
+    user.password_hash = None
+    user.is_enabled = False
+    user.erased_at = clock.now()
+    user.session_version += 1
+    db.session.flush()
+    trail.record("person.erase", "user", user.id, actor=actor, reason=reason.strip())
