@@ -1,17 +1,10 @@
 """Reviewer draw and assignment (专家随机抽取与分配) as a min-cost flow.
 
-Pure Python with plain data in and a frozen result out: no database, no Flask.
-The web app records ``seed`` and ``input_hash`` with the draw so that anyone can
-re-run it and get the same reviewers (the draw is audit evidence).
-
-Flow network, per call of :func:`draw_reviewers`::
-
-    application (supply k) -> [application, organisation] (cap 1) -> expert
-        -> sink through unit arcs of rising cost (convex load penalty)
-
-The (application, organisation) node enforces at most one reviewer per
-organisation on an application; an organisation with a single candidate skips
-the node because the arc itself already has capacity 1.
+Plain data in, a frozen result out: no database, no Flask. The draw is audit
+evidence, so the web app records ``seed`` and ``input_hash``; re-running with
+them gives the same reviewers. Network: application (supply k) -> (application,
+organisation) node of capacity 1, so one reviewer per organisation -> expert ->
+sink through unit arcs of rising cost (convex load penalty).
 """
 
 from __future__ import annotations
@@ -20,7 +13,7 @@ import hashlib
 import json
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -85,13 +78,7 @@ class Reason:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form for job results and the draw record."""
-        return {
-            "code": self.code,
-            "application_id": self.application_id,
-            "params": dict(self.params),
-            "zh": self.zh,
-            "en": self.en,
-        }
+        return {**asdict(self), "params": dict(self.params), "zh": self.zh, "en": self.en}
 
 
 class InfeasibleAssignment(Exception):
@@ -158,11 +145,6 @@ class DrawParams:
     fallback: Literal["infeasible", "any_field"] = "infeasible"
 
 
-def _frozen(d: dict) -> Mapping:
-    """Read-only view so the result cannot be edited after the draw."""
-    return MappingProxyType(d)
-
-
 @dataclass(frozen=True)
 class DrawResult:
     """Outcome of :func:`draw_reviewers`; ``to_record()`` gives the JSON draw record."""
@@ -214,10 +196,12 @@ def _norm_conflicts(
     """Accept {(app, expert): reason} or an iterable of (app, expert[, reason])."""
     if isinstance(conflicts, Mapping):
         return {(a, e): str(r) for (a, e), r in conflicts.items()}
-    out: dict[tuple[int, int], str] = {}
-    for item in conflicts:
-        out[(item[0], item[1])] = str(item[2]) if len(item) > 2 else "declared"
-    return out
+    return {(c[0], c[1]): str(c[2]) if len(c) > 2 else "declared" for c in conflicts}
+
+
+def _canon(obj: ApplicationInput | ExpertInput) -> dict[str, Any]:
+    """Plain dict of an input with its sets sorted, for canonical JSON."""
+    return {k: sorted(v) if isinstance(v, frozenset) else v for k, v in asdict(obj).items()}
 
 
 def input_hash(
@@ -235,25 +219,13 @@ def input_hash(
     """
     doc = {
         "version": HASH_VERSION,
-        "applications": [
-            {"id": a.id, "fields": sorted(a.fields), "keywords": sorted(a.keywords),
-             "org_ids": sorted(a.org_ids)}
-            for a in sorted(applications, key=lambda a: a.id)
-        ],
-        "experts": [
-            {"id": e.id, "fields": sorted(e.fields), "keywords": sorted(e.keywords),
-             "org_id": e.org_id, "remaining_load": e.remaining_load, "is_active": e.is_active}
-            for e in sorted(experts, key=lambda e: e.id)
-        ],
+        "applications": [_canon(a) for a in sorted(applications, key=lambda a: a.id)],
+        "experts": [_canon(e) for e in sorted(experts, key=lambda e: e.id)],
         "k": k,
         "conflicts": sorted([a, e, r] for (a, e), r in conflicts.items()),
         "max_load": max_load,
-        "params": {
-            "field_weight": params.field_weight, "keyword_weight": params.keyword_weight,
-            "noise": params.noise, "load_penalty": params.load_penalty,
-            "fallback": params.fallback,
-        },
-    }  # fmt: skip
+        "params": asdict(params),
+    }
     raw = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(unicodedata.normalize("NFC", raw).encode()).hexdigest()
 
@@ -361,25 +333,20 @@ def draw_reviewers(
     """Draw ``k`` reviewers for every application at random, weighted by affinity.
 
     Args:
-        applications: the applications to review (ids unique).
-        experts: the pool; inactive experts and those with no load left are skipped.
+        applications, experts: the inputs; inactive or fully loaded experts are skipped.
         k: reviewers per application.
-        seed: integer seed of the random perturbation; record it with the draw.
+        seed: seed of the random perturbation; record it with the draw.
         conflicts: caller-computed recusals, ``{(application_id, expert_id): reason}``
-            or ``(application_id, expert_id[, reason])`` tuples. Same-organisation
+            or ``(application_id, expert_id[, reason])`` tuples; same-organisation
             conflicts (expert org in the application's org ids) are added here.
         max_load: cap on reviews per expert in this draw, on top of remaining_load.
-        params: affinity, noise and load-penalty weights, fallback policy.
+        params: weights and fallback policy (DrawParams).
         reserve_size: keep at most this many reserve experts per application.
 
-    Returns:
-        DrawResult. Same inputs and seed give the identical result, whatever the
-        order of the inputs.
-
-    Raises:
-        InfeasibleAssignment: with one Reason per short application (and a global
-        ``capacity_short``), checked before solving; ``no_feasible_combination``
-        when load limits make the whole set impossible.
+    Returns DrawResult; same inputs and seed give the identical result in any input
+    order. Raises InfeasibleAssignment with one Reason per short application (and
+    ``capacity_short``) before solving, or ``no_feasible_combination`` when load
+    limits make the set impossible; ValueError when k < 1.
     """
     if k < 1:
         raise ValueError("k must be at least 1")
@@ -442,15 +409,17 @@ def draw_reviewers(
         if c:
             loads[x] = loads.get(x, 0) + 1
     return DrawResult(
-        assignments=_frozen({a: tuple(x for _, x in sorted(v)) for a, v in assigned.items()}),
-        reserves=_frozen(
+        assignments=MappingProxyType(
+            {a: tuple(x for _, x in sorted(v)) for a, v in assigned.items()}
+        ),
+        reserves=MappingProxyType(
             {a: tuple(x for _, x in sorted(v)[:reserve_size]) for a, v in spare.items()}
         ),
-        excluded=_frozen(excluded),
-        loads=_frozen(loads),
-        capacities=_frozen(caps),
-        expert_orgs=_frozen({x: e.org_id for x, e in pool.items()}),
-        application_orgs=_frozen({a.id: a.org_ids for a in apps}),
+        excluded=MappingProxyType(excluded),
+        loads=MappingProxyType(loads),
+        capacities=MappingProxyType(caps),
+        expert_orgs=MappingProxyType({x: e.org_id for x, e in pool.items()}),
+        application_orgs=MappingProxyType({a.id: a.org_ids for a in apps}),
         total_cost=cost,
         total_score=int(scores[chosen].sum()),
         k=k,
@@ -482,13 +451,10 @@ def replace_reviewer(
         expert_orgs: ``expert_id -> org id``; default from a DrawResult.
         application_orgs: the application's applicant and partner org ids.
 
-    Returns:
-        Replacement with the new reviewer in the removed one's position, the
-        reserve without the chosen expert, and the skipped experts with why.
-
-    Raises:
-        InfeasibleAssignment: ``not_assigned`` or ``reserve_exhausted``.
-        ValueError: org data missing when ``current`` is not a DrawResult.
+    Returns Replacement: the new reviewer in the removed one's position, the reserve
+    without the chosen expert, the skipped experts with why. Chain replacements by
+    passing its plain data back. Raises InfeasibleAssignment (``not_assigned``,
+    ``reserve_exhausted``); ValueError when org data or loads are missing.
     """
     result = current if isinstance(current, DrawResult) else None
     assignments = result.assignments if result else current
@@ -503,8 +469,9 @@ def replace_reviewer(
         raise ValueError("expert_orgs, application_orgs and loads are required")
     reviewers = tuple(assignments.get(application_id, ()))
     if expert_id not in reviewers:
-        p = {"expert_id": expert_id}
-        raise InfeasibleAssignment([Reason("not_assigned", application_id, p)])
+        raise InfeasibleAssignment(
+            [Reason("not_assigned", application_id, {"expert_id": expert_id})]
+        )
     conf = _norm_conflicts(conflicts)
     stay = [x for x in reviewers if x != expert_id]
     taken = {_org_key(x, expert_orgs.get(x)) for x in stay}
@@ -530,18 +497,15 @@ def replace_reviewer(
         p = {"expert_id": expert_id}
         raise InfeasibleAssignment([Reason("reserve_exhausted", application_id, p)])
     now = tuple(new if x == expert_id else x for x in reviewers)
-    new_assignments = dict(assignments)
-    new_assignments[application_id] = now
-    new_loads = dict(loads)
-    new_loads[new] = new_loads.get(new, 0) - 1
-    new_loads[expert_id] = new_loads.get(expert_id, 0) + 1
+    new_assignments = {**assignments, application_id: now}
+    new_loads = {**loads, new: loads.get(new, 0) - 1, expert_id: loads.get(expert_id, 0) + 1}
     return Replacement(
         application_id=application_id,
         removed_expert_id=expert_id,
         expert_id=new,
         reviewers=now,
-        assignments=_frozen(new_assignments),
+        assignments=MappingProxyType(new_assignments),
         reserve=tuple(x for x in reserve or () if x != new),
         skipped=tuple(skipped),
-        loads=_frozen(new_loads),
+        loads=MappingProxyType(new_loads),
     )

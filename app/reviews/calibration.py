@@ -12,7 +12,7 @@ from decimal import Decimal, localcontext
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse.linalg import spsolve
+from scipy.linalg import cho_factor, cho_solve
 
 NORMALIZATIONS = ("none", "zscore", "calibrated")
 
@@ -21,8 +21,8 @@ NORMALIZATIONS = ("none", "zscore", "calibrated")
 _HUBER_C = 1.345
 _MIN_SCALE = 1.0
 _MAX_ITERATIONS = 100
-_TOLERANCE = 1e-10
-_PLACES = Decimal("1e-10")
+_TOLERANCE = 1e-9
+_PLACES = Decimal("1e-8")
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,9 @@ def leniency(reviews: list[ReviewTotal]) -> dict[str, Decimal]:
     """Return each reviewer's leniency: points they give above an average reviewer.
 
     Fits ``total = quality[application] + leniency[reviewer]`` by Huber-weighted least
-    squares (IRLS on a sparse design); leniencies sum to zero within each connected
-    group of reviewers and applications. Reviewers with no scored review get 0.
+    squares (IRLS on the sparse application × reviewer design); leniencies sum to zero
+    within each connected group of reviewers and applications. Reviewers with no scored
+    review get 0.
     """
     _check_unique(reviews)
     scored = [r for r in reviews if r.total is not None]
@@ -128,61 +129,88 @@ def leniency(reviews: list[ReviewTotal]) -> dict[str, Decimal]:
     if not scored:
         return result
     components = _components(scored)
-    apps = sorted({r.application for r in scored})
-    column = {("a", a): i for i, a in enumerate(apps)}
-    # The model only fixes leniencies up to a constant per group (quality + c, leniency − c):
-    # fit with each group's last reviewer as reference (leniency 0, no column), which keeps
-    # two non-zeros per row, then centre each group on zero afterwards.
-    for _apps, reviewers in components:
-        for name in reviewers[:-1]:
-            column[("r", name)] = len(column)
-    rows, cols = [], []
-    for i, r in enumerate(scored):
-        rows.append(i)
-        cols.append(column[("a", r.application)])
-        if ("r", r.reviewer) in column:
-            rows.append(i)
-            cols.append(column[("r", r.reviewer)])
-    design = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(scored), len(column)))
+    apps = {a: i for i, a in enumerate(sorted({r.application for r in scored}))}
+    # The model fixes leniencies only up to a constant per group (quality + c, leniency − c):
+    # fit with each group's last reviewer as reference (leniency 0, no unknown), then
+    # centre each group on zero afterwards.
+    free = {name: j for j, name in enumerate(n for _a, rs in components for n in rs[:-1])}
+    design = _Design(
+        apps=np.array([apps[r.application] for r in scored]),
+        reviewers=np.array([free.get(r.reviewer, -1) for r in scored]),
+        n_apps=len(apps),
+        n_reviewers=len(free),
+    )
     target = np.array([float(r.total) for r in scored])
-    params = _huber_irls(design, target)
+    fitted = _huber_irls(design, target)
     for _apps, reviewers in components:
-        fitted = [float(params[column[("r", n)]]) if ("r", n) in column else 0.0 for n in reviewers]
-        centre = sum(fitted) / len(fitted)
-        for name, value in zip(reviewers[:-1], fitted, strict=False):
+        values = [float(fitted[free[n]]) if n in free else 0.0 for n in reviewers]
+        centre = sum(values) / len(values)
+        for name, value in zip(reviewers[:-1], values, strict=False):
             result[name] = Decimal(value - centre).quantize(_PLACES)
         # From the rounded values, so each group sums to exactly zero.
-        last = sum((result[n] for n in reviewers[:-1]), Decimal(0))
-        result[reviewers[-1]] = Decimal(0) - last
+        others = sum((result[n] for n in reviewers[:-1]), Decimal(0))
+        result[reviewers[-1]] = Decimal(0) - others
     return result
 
 
-def _huber_irls(design: sparse.csr_matrix, target: np.ndarray) -> np.ndarray:
-    """Solve the robust regression by iteratively reweighted least squares."""
-    weights = np.ones(len(target))
-    params = _weighted_solve(design, target, weights)
-    residuals = target - design @ params
+@dataclass(frozen=True)
+class _Design:
+    """Row → application index and row → free-reviewer index (−1: reference reviewer)."""
+
+    apps: np.ndarray
+    reviewers: np.ndarray
+    n_apps: int
+    n_reviewers: int
+
+    def predict(self, quality: np.ndarray, lenient: np.ndarray) -> np.ndarray:
+        """Return quality + leniency for every row."""
+        shift = np.where(self.reviewers >= 0, lenient[np.maximum(self.reviewers, 0)], 0.0)
+        return quality[self.apps] + shift
+
+
+def _huber_irls(design: _Design, target: np.ndarray) -> np.ndarray:
+    """Return the free reviewers' leniencies by iteratively reweighted least squares."""
+    quality, lenient = _weighted_solve(design, target, np.ones(len(target)))
+    residuals = target - design.predict(quality, lenient)
     # Scale from the ordinary fit (MAD), fixed afterwards so the iteration converges.
     scale = max(1.4826 * float(np.median(np.abs(residuals))), _MIN_SCALE)
     threshold = _HUBER_C * scale
     for _ in range(_MAX_ITERATIONS):
-        size = np.abs(residuals)
-        weights = threshold / np.maximum(size, threshold)  # 1 inside the threshold
-        updated = _weighted_solve(design, target, weights)
-        converged = float(np.max(np.abs(updated - params))) < _TOLERANCE
-        params = updated
-        residuals = target - design @ params
+        weights = threshold / np.maximum(np.abs(residuals), threshold)  # 1 inside
+        quality, updated = _weighted_solve(design, target, weights)
+        converged = len(lenient) == 0 or float(np.max(np.abs(updated - lenient))) < _TOLERANCE
+        lenient = updated
+        residuals = target - design.predict(quality, lenient)
         if converged:
             break
-    return params
+    return lenient
 
 
-def _weighted_solve(design: sparse.csr_matrix, target: np.ndarray, weights: np.ndarray):
-    """Solve the weighted normal equations (AᵀWA)x = AᵀWt."""
-    weighted = design.T.multiply(weights).tocsr()
-    normal = (weighted @ design).tocsc()
-    solution = spsolve(normal, weighted @ target)
-    return np.atleast_1d(solution)
+def _weighted_solve(
+    design: _Design, target: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Solve the weighted normal equations, eliminating the applications first.
+
+    Application unknowns have a diagonal block, so the reviewer system is the small
+    Schur complement S = D_r − Bᵀ D_a⁻¹ B (reviewers × reviewers).
+    """
+    d_a = np.bincount(design.apps, weights, design.n_apps)
+    b_a = np.bincount(design.apps, weights * target, design.n_apps)
+    rated = design.reviewers >= 0
+    if design.n_reviewers == 0:
+        return b_a / d_a, np.zeros(0)
+    cross = sparse.csr_matrix(
+        (weights[rated], (design.apps[rated], design.reviewers[rated])),
+        shape=(design.n_apps, design.n_reviewers),
+    )
+    d_r = np.bincount(design.reviewers[rated], weights[rated], design.n_reviewers)
+    b_r = np.bincount(design.reviewers[rated], (weights * target)[rated], design.n_reviewers)
+    scaled = sparse.diags(1.0 / d_a) @ cross
+    schur = np.diag(d_r) - (cross.T @ scaled).toarray()
+    # S is symmetric positive definite once each group has a reference reviewer.
+    lenient = cho_solve(cho_factor(schur), b_r - cross.T @ (b_a / d_a))
+    quality = (b_a - cross @ lenient) / d_a
+    return quality, lenient
 
 
 def icc1(reviews: list[ReviewTotal]) -> Decimal | None:
