@@ -76,7 +76,14 @@ def _register_blueprints(app: Flask) -> None:
 def _register_commands(app: Flask) -> None:
     from app.accounts.cli import people_cli, tokens_cli, users_cli
     from app.audit.cli import audit_cli
-    from app.core.cli import files_cli, outbox_cli, tick_command, worker_command
+    from app.core.cli import (
+        backup_command,
+        files_cli,
+        outbox_cli,
+        restore_command,
+        tick_command,
+        worker_command,
+    )
     from app.demo import demo_command
     from app.reviews.cli import review_cli, rubric_cli
 
@@ -89,6 +96,8 @@ def _register_commands(app: Flask) -> None:
         outbox_cli,
         tick_command,
         worker_command,
+        backup_command,
+        restore_command,
         demo_command,
         review_cli,
         rubric_cli,

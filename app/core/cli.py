@@ -55,3 +55,32 @@ def files_gc():
 
     temps, orphans = collect_garbage()
     click.echo(f"removed {temps} temporary files, {orphans} orphaned files")
+
+
+@click.command("backup")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(out):
+    """Back up the database and the uploaded files into one archive."""
+    from pathlib import Path
+
+    from app.core.backup import backup
+
+    click.echo(str(backup(Path(out))))
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite a database that is not empty.")
+@with_appcontext
+def restore_command(archive, force):
+    """Restore a backup into the database of DATABASE_URL (empty unless --force)."""
+    from pathlib import Path
+
+    from app.core.backup import RestoreRefused, restore
+
+    try:
+        manifest = restore(Path(archive), force=force)
+    except RestoreRefused as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"restored {manifest['database']} backup of {manifest['created_at']}")
