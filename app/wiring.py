@@ -64,6 +64,7 @@ def setup(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
+    from app.api import ledger as _api_ledger  # noqa: F401  (its routes join the api bp)
     from app.api.views import bp as api_bp
     from app.audit.views import bp as audit_bp
     from app.home.views import bp as home_bp

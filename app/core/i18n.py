@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
 from app.core import clock, money
@@ -10,12 +10,17 @@ from app.core import clock, money
 
 def select_locale() -> str:
     """The signed-in user's choice, then the session's, else Chinese."""
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]  # CLI, worker, tests
+    if not has_request_context():
+        # CLI commands, the worker and tests: messages raised there are read in Chinese.
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if getattr(current_user, "is_authenticated", False):
         return current_user.locale
     chosen = session.get("locale")
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
-    if request and request.accept_languages.best_match(["zh_CN", "zh", "en"]) == "en":
+    if request.accept_languages.best_match(["zh_CN", "zh", "en"]) == "en":
         return "en"
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
