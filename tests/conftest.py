@@ -10,13 +10,22 @@ from pathlib import Path
 
 import flask_migrate
 import pytest
+from argon2 import PasswordHasher
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from app.accounts import operations as _accounts_ops
 from app.core import clock
 from app.extensions import db, limiter
+
+# Production hashes cost about 0.3 s each (argon2id, 64 MiB); tests create hundreds of users,
+# so they use the same algorithm at its cheapest (verification reads the cost from the hash).
+_accounts_ops._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+_accounts_ops._DUMMY_HASH = _accounts_ops._hasher.hash("not-a-password")
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 ON_POSTGRES = bool(PG_URL)
@@ -65,6 +74,23 @@ def databases(tmp_path_factory):
     dbs.drop_all()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request starts with an empty ``g``.
+
+    The ``session`` fixture keeps one app context for the whole test (so that
+    requests share its rolled-back database session); Flask reuses that
+    context for each request, so without this ``g`` would carry Flask-Login's
+    cached user and Flask-WTF's CSRF token from one request, or one client,
+    to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            for key in list(g):
+                g.pop(key, None)
+        return super().open(*args, **kwargs)
+
+
 def make_app(url: str, upload_dir: Path, **overrides):
     """A testing app on ``url``, migrated to head."""
     config = {
@@ -75,6 +101,7 @@ def make_app(url: str, upload_dir: Path, **overrides):
         **overrides,
     }
     application = create_app(config)
+    application.test_client_class = IsolatedClient
     with application.app_context():
         flask_migrate.upgrade()
     return application

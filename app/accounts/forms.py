@@ -12,7 +12,8 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
 
 from app.accounts.models import ORG_KINDS
 from app.core.permissions import ROLES
@@ -63,30 +64,39 @@ class ChangePasswordForm(FlaskForm):
 
 
 class PreferencesForm(FlaskForm):
-    locale = SelectField(_l("界面语言"), choices=[("zh_CN", "中文"), ("en", "English")])
+    locale = SelectField(
+        _l("界面语言"), choices=[SelectChoice("zh_CN", "中文"), SelectChoice("en", "English")]
+    )
     notify_by_mail = BooleanField(_l("同时通过邮件通知我"))
 
 
 class UserForm(FlaskForm):
-    email = EmailField(_l("邮箱"), validators=[DataRequired(), Email(), Length(max=254)])
+    # No wtforms Email(): it needs the email_validator package; create_user checks the format.
+    email = EmailField(_l("邮箱"), validators=[DataRequired(), Length(max=254)])
     name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=100)])
     org_id = SelectField(_l("所属单位"), coerce=int, validators=[DataRequired()])
     roles = SelectMultipleField(
-        _l("角色"), choices=[(r, ROLE_LABELS[r]) for r in ROLES], validators=[DataRequired()]
+        _l("角色"),
+        choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES],
+        validators=[DataRequired()],
     )
     password = PasswordField(_l("初始密码"), validators=[Optional(), Length(max=200)])
 
 
 class RolesForm(FlaskForm):
     roles = SelectMultipleField(
-        _l("角色"), choices=[(r, ROLE_LABELS[r]) for r in ROLES], validators=[DataRequired()]
+        _l("角色"),
+        choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES],
+        validators=[DataRequired()],
     )
 
 
 class OrganisationForm(FlaskForm):
     name = StringField(_l("单位名称"), validators=[DataRequired(), Length(max=200)])
     name_en = StringField(_l("英文名称"), validators=[Optional(), Length(max=200)])
-    kind = SelectField(_l("单位类型"), choices=[(k, ORG_KIND_LABELS[k]) for k in ORG_KINDS])
+    kind = SelectField(
+        _l("单位类型"), choices=[SelectChoice(k, ORG_KIND_LABELS[k]) for k in ORG_KINDS]
+    )
     credit_code = StringField(_l("统一社会信用代码"), validators=[Optional(), Length(max=40)])
     city_code = StringField(_l("所在城市代码"), validators=[Optional(), Length(max=6)])
 

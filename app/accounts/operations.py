@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, url_for
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from app.accounts import credit_code
@@ -273,8 +273,17 @@ def change_password(user: User, old: str, new: str, *, actor) -> None:
     trail.record("auth.password_change", "user", user.id, actor=actor)
 
 
+class _ClockSigner(TimestampSigner):
+    """Timestamps from the app's clock (itsdangerous reads time.time), so tests can move it."""
+
+    def get_timestamp(self) -> int:
+        return int(clock.now().timestamp())
+
+
 def _reset_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+    return URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"], salt="password-reset", signer=_ClockSigner
+    )
 
 
 def _fingerprint(user: User) -> str:

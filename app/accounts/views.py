@@ -120,7 +120,8 @@ def reset_password(token):
         try:
             ops.reset_password(token, form.password.data)
         except DomainError as err:
-            return render_template("accounts/reset.html", form=form), show_error(form, err)
+            status = show_error(form, err)  # before rendering, so the message shows
+            return render_template("accounts/reset.html", form=form), status
         db.session.commit()
         flash(_("密码已重置，请重新登录。"), "success")
         return redirect(url_for("accounts.login"))
@@ -158,7 +159,9 @@ def change_password():
                 "accounts/account.html", form=PreferencesForm(obj=current_user), password_form=form
             ), status
         db.session.commit()
-        login_user(current_user)  # this session carries on with the new session version
+        # This session carries on with the new session version. The real object, not the
+        # proxy: Flask-Login caches what it is given, and a cached proxy recurses into itself.
+        login_user(current_user._get_current_object())
         flash(_("密码已修改，其他设备上的登录已失效。"), "success")
         return redirect(url_for("accounts.account"))
     return render_template(
@@ -229,7 +232,8 @@ def new_user():
                 actor=current_user,
             )
         except DomainError as err:
-            return render_template("accounts/user_form.html", form=form), show_error(form, err)
+            status = show_error(form, err)  # before rendering, so the message shows
+            return render_template("accounts/user_form.html", form=form), status
         db.session.commit()
         flash(_("用户已创建。"), "success")
         return redirect(url_for("accounts.list_users"))
@@ -288,7 +292,8 @@ def new_org():
                 name_en=form.name_en.data or None,
             )
         except DomainError as err:
-            return render_template("accounts/org_form.html", form=form), show_error(form, err)
+            status = show_error(form, err)  # before rendering, so the message shows
+            return render_template("accounts/org_form.html", form=form), status
         db.session.commit()
         flash(_("单位已登记。"), "success")
         return redirect(url_for("accounts.list_orgs"))

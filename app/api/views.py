@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
 from app.accounts.operations import user_for_token
@@ -14,8 +14,8 @@ from app.audit.models import AuditEvent
 from app.audit.trail import event_payload
 from app.core.errors import DomainError
 from app.core.http import error_response
-from app.core.permissions import PUBLIC, requires
-from app.extensions import db, limiter
+from app.core.permissions import PUBLIC, has_permission, requires
+from app.extensions import limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -35,9 +35,14 @@ def authenticate():
     user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
     if user is None:
         return error_response(401, "missing, unknown or revoked bearer token")
-    db.session.commit()
     if not user.has_role("auditor"):
         return error_response(403, "this token's user is not an auditor")
+    # Deny by default here too: an API view must declare its permission, and the user hold it.
+    if request.endpoint is None:
+        return None  # routing answers 404
+    needed = getattr(current_app.view_functions.get(request.endpoint), "permission", None)
+    if needed is None or not has_permission(user, needed):
+        return error_response(403, "this token's user may not read this resource")
     g.api_user = user
     return None
 

@@ -76,7 +76,11 @@ def record(
     if role:
         actor_role = role
     head = db.session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+        # populate_existing: a head loaded earlier in this session (before the lock) is stale.
+        select(AuditHead)
+        .where(AuditHead.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).scalar_one()
     occurred = clock.now()
     row = AuditEvent(

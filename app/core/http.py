@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.audit import context, trail
 from app.core.errors import DomainError
-from app.core.permissions import PUBLIC, has_permission
+from app.core.permissions import has_permission
 from app.extensions import db
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -59,13 +59,14 @@ def check_permission():
     user = current_user
     if user.is_authenticated:
         context.update(actor_id=user.id, org_id=user.org_id, actor_role=user.primary_role)
-    if needed == PUBLIC:
-        return None
-    if needed is not None and has_permission(user, needed):
+    if needed is None:
+        # A route nobody declared is a bug: refuse it outright, signed in or not.
+        return deny_and_audit("undeclared")
+    if has_permission(user, needed):
         return None
     if not user.is_authenticated:
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
-    return deny_and_audit(needed or "undeclared")
+    return deny_and_audit(needed)
 
 
 def deny_and_audit(needed: str):

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.core.errors import ValidationFailed
 
-_NUMBER = re.compile(r"^(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+_NUMBER = re.compile(r"^([0-9]{1,3}(,[0-9]{3})+|[0-9]+)(\.[0-9]+)?$")  # ASCII digits only
 MAX_FEN = 10**15  # ten trillion yuan: beyond any fund, well inside BIGINT
 
 
@@ -24,13 +24,18 @@ def parse_fen(text: str | int | None, *, unit: str = "yuan") -> int:
     """
     if isinstance(text, bool) or text is None:
         raise ValidationFailed(str(_l("请输入金额。")))
+    if isinstance(text, float):  # a float has already lost the exact amount
+        raise ValidationFailed(str(_l("金额格式不正确：%(value)s", value=str(text))))
     if isinstance(text, int):
         if text < 0:
             raise ValidationFailed(str(_l("金额不能为负数。")))
+        if text > MAX_FEN:
+            raise ValidationFailed(str(_l("金额过大。")))
         return text
     raw = unicodedata.normalize("NFKC", str(text)).strip().replace(" ", "")
     if raw.endswith("万元") or raw.endswith("万"):
-        raw, unit = raw.rstrip("元").rstrip("万"), "wanyuan"
+        # removesuffix, not rstrip: "1万万" must be refused, not read as 1万.
+        raw, unit = raw.removesuffix("元").removesuffix("万"), "wanyuan"
     elif raw.endswith("元"):
         raw = raw[:-1]
     if raw.startswith("-"):
