@@ -76,7 +76,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_commands(app: Flask) -> None:
     from app.accounts.cli import people_cli, tokens_cli, users_cli
-    from app.audit.cli import audit_cli
+    from app.audit.cli import audit_cli, export_cli
     from app.core.cli import (
         backup_command,
         files_cli,
@@ -93,6 +93,7 @@ def _register_commands(app: Flask) -> None:
         tokens_cli,
         people_cli,
         audit_cli,
+        export_cli,
         files_cli,
         outbox_cli,
         tick_command,

@@ -18,6 +18,7 @@ from sqlalchemy import Select, func, literal, select
 from sqlalchemy.orm import aliased
 
 from app.core import clock
+from app.core.sheets import neutralise
 from app.extensions import db
 from app.ledger.models import LedgerAccount, LedgerEntry, LedgerTransfer
 
@@ -124,6 +125,8 @@ def _cell(value) -> str:
         return ""
     if hasattr(value, "hour"):
         return clock.rfc3339(value)
+    if isinstance(value, str):
+        return neutralise(value)  # memo text typed by users must not run as a formula
     return str(value)
 
 

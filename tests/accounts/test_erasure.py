@@ -12,7 +12,9 @@ def test_erase_keeps_chain_and_removes_personal_data(app, session):
     person = factories.user("applicant", name="张三")
     person.phone = "13800000000"
     session.flush()
-    result = app.test_cli_runner().invoke(args=["people", "erase", str(person.id), "--reason", "本人申请"])
+    result = app.test_cli_runner().invoke(
+        args=["people", "erase", str(person.id), "--reason", "本人申请"]
+    )
     assert result.exit_code == 0, result.output
     erased = session.get(User, person.id)
     assert erased.name != "张三" and erased.phone is None and erased.password_hash is None
