@@ -47,7 +47,8 @@ def _vectors_path() -> Path:
     shared = os.environ.get("SHARED_DIR")
     if shared and (Path(shared) / "vectors" / "audit-chain.json").is_file():
         return Path(shared) / "vectors" / "audit-chain.json"
-    pytest.fail("audit-chain.json not found: put shared/ beside the repo or set SHARED_DIR")
+    # A copy kept in the repo, so a clone anywhere still checks the golden vectors.
+    return Path(__file__).with_name("audit-chain.json")
 
 
 # ---------------------------------------------------------------------------
