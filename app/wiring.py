@@ -64,13 +64,20 @@ def setup(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
+    from app.api import calls as _api_calls  # noqa: F401  (its routes join the api bp)
     from app.api import ledger as _api_ledger  # noqa: F401  (its routes join the api bp)
     from app.api.views import bp as api_bp
+    from app.applications.check_views import bp as eligibility_bp
+    from app.applications.views import bp as applications_bp
     from app.audit.views import bp as audit_bp
+    from app.calls.society_views import bp as societies_bp
+    from app.calls.views import bp as calls_bp
     from app.home.views import bp as home_bp
     from app.ledger.views import bp as ledger_bp
 
-    for bp in (home_bp, accounts_bp, audit_bp, ledger_bp, api_bp):
+    blueprints = (home_bp, accounts_bp, audit_bp, ledger_bp, api_bp, calls_bp, societies_bp,
+                  applications_bp, eligibility_bp)
+    for bp in blueprints:
         app.register_blueprint(bp)
 
 

@@ -54,3 +54,251 @@ def user(
         actor=None,
         bootstrap=True,
     )
+
+
+# --- calls and applications (appended by the calls/applications issue) ---
+
+
+def fund(amount_fen: int = 100_000_000, year: int = 2026, name: str | None = None):
+    """A fund with ``amount_fen`` appropriated through the ledger by a finance user."""
+    from app.calls import operations as calls
+
+    row = calls.create_fund(name or f"测试专项资金{next(_seq)}", year, actor=None)
+    if amount_fen:
+        calls.record_appropriation(row, amount_fen, actor=user("finance"), reference=f"F{row.id}")
+    return row
+
+
+def call_rules(**overrides) -> dict:
+    """Valid rules for a call that is open now and closes in 30 days."""
+    from datetime import timedelta
+
+    from app.calls.models import DEFAULT_ATTACHMENTS, DEFAULT_BUDGET_LINES, DEFAULT_CATEGORIES
+    from app.core import clock
+
+    now = clock.now()
+    rules = {
+        "kind": "project",
+        "title": "2026年度学会服务站项目申报",
+        "title_en": "2026 society service station projects",
+        "guide": "申报指南正文。",
+        "guide_en": "Guide text.",
+        "categories": list(DEFAULT_CATEGORIES),
+        "opens_at": now - timedelta(hours=1),
+        "closes_at": now + timedelta(days=30),
+        "total_budget_fen": 50_000_000,
+        "project_cap_fen": 10_000_000,
+        "per_society_limit": 1,
+        "budget_lines": [
+            {"key": k, "zh": zh, "en": en, "cap_fen": None} for k, zh, en in DEFAULT_BUDGET_LINES
+        ],
+        "indirect_cap_pct": 10,
+        "matching_required": False,
+        "matching_ratio_pct": 0,
+        "required_attachments": [
+            {"key": k, "zh": zh, "en": en} for k, zh, en in DEFAULT_ATTACHMENTS
+        ],
+        "rubric_file": "assist-review.toml",
+        "reviews_per_application": 3,
+        "notice_days": 5,
+        "number_pattern": "{year}-ZL-{seq:03d}",
+        "max_returns": 1,
+    }
+    rules.update(overrides)
+    return rules
+
+
+def call(state: str = "open", officer=None, the_fund=None, **overrides):
+    """A call in ``draft``, ``published`` or ``open`` (opened by the tick)."""
+    from app.calls import operations as calls
+
+    officer = officer or user("officer")
+    the_fund = the_fund or fund()
+    row = calls.create_call(the_fund.id, call_rules(**overrides), actor=officer)
+    if state in ("published", "open"):
+        calls.publish_call(row, actor=officer)
+    if state == "open":
+        calls.open_and_close_calls()
+        assert row.state == "open"
+    return row
+
+
+def station_for(society):
+    """A park, a co-building city government and a station of ``society``."""
+    from app.stations import operations as stations
+
+    n = next(_seq)
+    park = stations.create_park(f"测试高新园区{n}", "330700", actor=None)
+    gov = org("local_government", city_code="330700")
+    row = stations.create_station(
+        f"测试服务站{n}", park_id=park.id, government_id=gov.id, society_id=society.id, actor=None
+    )
+    return row
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def application_data(station, **overrides) -> dict:
+    """Complete plain data for ``save_draft``."""
+    from datetime import date
+
+    data = {
+        "title": "永康五金产业关键技术服务站建设",
+        "category": "key_tech",
+        "summary": "围绕园区五金装备企业的共性技术难题组织专家团队开展攻关。",
+        "objectives": "建成学会服务站，解决三项关键技术问题。",
+        "station_id": station.id,
+        "park_id": station.park_id,
+        "co_government_id": station.government_id,
+        "chief_expert": {"name": "钱教授", "title": "教授", "organisation": "浙江大学"},
+        "team": [{"name": "李工", "title": "高工", "organisation": "浙江工业大学", "role": "技术"}],
+        "excluded_experts": [],
+        "pledge_integrity": True,
+        "pledge_no_duplicate": True,
+        "budget": [
+            {
+                "line_key": "expert_fee",
+                "fund_fen": 3_000_000,
+                "matching_fen": 3_000_000,
+                "self_raised_fen": 0,
+                "note": "",
+            },
+            {
+                "line_key": "travel",
+                "fund_fen": 1_000_000,
+                "matching_fen": 0,
+                "self_raised_fen": 500_000,
+                "note": "",
+            },
+            {
+                "line_key": "indirect",
+                "fund_fen": 400_000,
+                "matching_fen": 0,
+                "self_raised_fen": 0,
+                "note": "",
+            },
+        ],
+        "targets": [
+            {"group": "output", "indicator": "解决关键技术问题", "unit": "项", "target_value": "3"},
+            {"group": "effect", "indicator": "服务企业数", "unit": "家", "target_value": "20"},
+            {"group": "satisfaction", "indicator": "企业满意度", "unit": "%", "target_value": "90"},
+        ],
+        "milestones": [
+            {
+                "seq": 0,
+                "title": "签订任务书",
+                "due_on": None,
+                "deliverables": "",
+                "tranche_pct": 60,
+            },
+            {
+                "seq": 1,
+                "title": "中期检查",
+                "due_on": date(2027, 6, 30),
+                "deliverables": "中期报告",
+                "tranche_pct": 30,
+            },
+            {
+                "seq": 2,
+                "title": "结题验收",
+                "due_on": date(2027, 12, 31),
+                "deliverables": "结题报告",
+                "tranche_pct": 10,
+            },
+        ],
+    }
+    data.update(overrides)
+    return data
+
+
+def application(the_call, applicant=None, complete: bool = True, **overrides):
+    """A draft application of ``applicant``'s society, complete with attachments by default."""
+    import io
+
+    from app.applications import operations as apps
+
+    applicant = applicant or user("applicant")
+    row = apps.create_application(the_call, actor=applicant)
+    if complete:
+        station = station_for(applicant.org)
+        apps.save_draft(
+            row,
+            application_data(station, **overrides),
+            actor=applicant,
+            expected_version=row.version,
+        )
+        for kind in the_call.required_attachments:
+            apps.add_attachment(
+                row, kind["key"], io.BytesIO(PDF_BYTES), f"{kind['key']}.pdf", actor=applicant
+            )
+    return row
+
+
+def society_admin_of(society):
+    """A society_admin user of ``society``."""
+    return user("society_admin", organisation=society)
+
+
+def submitted(the_call, applicant=None, **overrides):
+    """A submitted application."""
+    from app.applications import operations as apps
+
+    row = application(the_call, applicant, **overrides)
+    apps.submit_application(row, actor=applicant or _applicant_of(row))
+    return row
+
+
+def _applicant_of(row):
+    from app.accounts.models import User
+    from app.extensions import db
+
+    return db.session.get(User, row.created_by_id)
+
+
+def endorsed(the_call, applicant=None, **overrides):
+    """A submitted application endorsed by its society's admin."""
+    import io
+
+    from app.applications import operations as apps
+
+    applicant = applicant or user("applicant")
+    row = submitted(the_call, applicant, **overrides)
+    apps.endorse_application(
+        row, io.BytesIO(PDF_BYTES), "sealed.pdf", actor=society_admin_of(applicant.org)
+    )
+    return row
+
+
+# --- expert review (appended by the expert review issue) ---
+
+
+def accepted(the_call, applicant=None, officer=None, **overrides):
+    """An endorsed application accepted by an officer in the eligibility check."""
+    from app.applications import operations as apps
+
+    row = endorsed(the_call, applicant, **overrides)
+    apps.check_application(row, "accept", actor=officer or user("officer"))
+    return row
+
+
+def expert(officer=None, organisation=None, fields=("key_tech",), **values):
+    """A pool expert with a new reviewer account in ``organisation`` (a new expert_org)."""
+    from app.reviews import operations as reviews
+
+    organisation = organisation or org("expert_org")
+    reviewer = user("reviewer", organisation=organisation, name=values.pop("name", None))
+    data = {"user_id": reviewer.id, "org_id": organisation.id, "fields": list(fields), **values}
+    return reviews.create_expert(data, actor=officer or user("officer"))
+
+
+def review_round(n_apps: int = 3, n_experts: int = 6, k: int = 3):
+    """An open call with ``n_apps`` accepted applications (each its own society) and
+    ``n_experts`` key_tech experts from distinct organisations; returns a namespace."""
+    from types import SimpleNamespace
+
+    officer = user("officer")
+    the_call = call(officer=officer, reviews_per_application=k, per_society_limit=1)
+    apps = [accepted(the_call, officer=officer) for _ in range(n_apps)]
+    experts = [expert(officer) for _ in range(n_experts)]
+    return SimpleNamespace(officer=officer, call=the_call, apps=apps, experts=experts)

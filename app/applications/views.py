@@ -1,0 +1,302 @@
+"""The applicant's pages: start, edit and save a draft, attach files, submit, withdraw;
+and the application page everyone allowed sees."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.accounts.models import Organisation
+from app.applications import operations as ops
+from app.applications.forms import (
+    AttachmentForm,
+    EndorseForm,
+    MatchingForm,
+    ReasonForm,
+    form_values,
+    parse_application,
+)
+from app.applications.models import TARGET_GROUPS, Application, Decision
+from app.applications.permissions import (
+    can_check,
+    can_confirm_matching,
+    can_edit_application,
+    can_see_all,
+    can_view_application,
+    can_view_duplicates,
+)
+from app.applications.states import APPLICATION_WORKFLOW, ApplicationState
+from app.calls.models import Call
+from app.calls.permissions import can_view_call
+from app.calls.states import CATEGORY_LABELS
+from app.core.errors import DomainError, ValidationFailed
+from app.core.files import path_for
+from app.core.forms import page_args
+from app.core.permissions import requires
+from app.extensions import db
+from app.home import navigation
+from app.home.views import TODO_SOURCES
+from app.stations.models import HighTechPark, Station
+
+bp = Blueprint("applications", __name__)
+navigation.add("applications.list_applications", _l("申报书"), "applications.read")
+GROUP_LABELS = {
+    "output": _l("产出指标"),
+    "effect": _l("效益指标"),
+    "satisfaction": _l("满意度指标"),
+}
+
+
+@bp.app_template_filter("app_state_label")
+def app_state_label(state) -> str:
+    """An application state's staff label (lists filter by staff labels)."""
+    return str(ApplicationState(str(state)).label)
+
+
+@bp.app_template_filter("category_pair")
+def category_pair(key: str) -> tuple[str, str]:
+    """(key, label) of a call category, for select options."""
+    return key, str(CATEGORY_LABELS.get(key, key))
+
+
+@bp.app_template_filter("id_name")
+def id_name(row) -> tuple[int, str]:
+    """(id, name) of a row, for select options."""
+    return row.id, row.name
+
+
+def load_application(app_id: int) -> Application:
+    """The application, or 404 when it does not exist or the user may not see it."""
+    app = db.session.get(Application, app_id)
+    if app is None or not can_view_application(current_user, app):
+        abort(404)
+    return app
+
+
+def _flash_error(err: DomainError) -> None:
+    flash(err.message, "danger")
+    for detail in err.details:
+        flash(detail, "danger")
+
+
+@bp.route("/calls/<int:call_id>/apply", methods=["POST"])
+@requires("applications.edit")
+def start_application(call_id):
+    """Start a draft application to a call."""
+    call = db.session.get(Call, call_id)
+    if call is None or not can_view_call(current_user, call):
+        abort(404)
+    app = ops.create_application(call, actor=current_user)
+    db.session.commit()
+    flash(_("申报书草稿已创建，可随时保存，下次继续填写。"), "success")
+    return redirect(url_for("applications.edit_application", app_id=app.id))
+
+
+@bp.route("/applications")
+@requires("applications.read")
+def list_applications():
+    """Applications: the own organisation's, or all for staff; filter by call and state."""
+    page, size = page_args(request)
+    stmt = select(Application).order_by(Application.id.desc())
+    if not can_see_all(current_user):
+        column = (
+            Application.co_government_id
+            if current_user.has_role("local_partner")
+            and not current_user.has_role("applicant", "society_admin")
+            else Application.society_id
+        )
+        stmt = stmt.where(column == current_user.org_id)
+        if column is Application.co_government_id:
+            stmt = stmt.where(Application.state.notin_(("draft", "withdrawn")))
+    call_id = request.args.get("call", type=int)
+    state = request.args.get("state") or None
+    if call_id:
+        stmt = stmt.where(Application.call_id == call_id)
+    if state in ApplicationState.values():
+        stmt = stmt.where(Application.state == state)
+    total = db.session.scalar(select(db.func.count()).select_from(stmt.subquery()))
+    rows = db.session.scalars(stmt.limit(size).offset((page - 1) * size)).all()
+    calls = db.session.scalars(select(Call).order_by(Call.id.desc())).all()
+    return render_template(
+        "applications/list.html",
+        rows=rows,
+        calls=calls,
+        call_id=call_id,
+        state=state,
+        states=list(ApplicationState),
+        page=page,
+        size=size,
+        total=total,
+        can_batch=bool(can_check(current_user)),
+        reason_form=ReasonForm(),
+    )
+
+
+@bp.route("/applications/<int:app_id>")
+@requires("applications.read")
+def show_application(app_id):
+    """An application with its state, reasons, revisions and the actions open to the user."""
+    app = load_application(app_id)
+    decisions = db.session.scalars(
+        select(Decision).where(Decision.application_id == app.id).order_by(Decision.id)
+    ).all()
+    show_flags = bool(can_view_duplicates(current_user))
+    return render_template(
+        "applications/show.html",
+        app=app,
+        decisions=decisions,
+        revisions=ops.revisions_of(app),
+        actions=APPLICATION_WORKFLOW.available(app, current_user),
+        can_edit=bool(can_edit_application(current_user, app)),
+        can_match=bool(can_confirm_matching(current_user, app)),
+        flags=ops.flags_for(app) if show_flags else [],
+        show_flags=show_flags,
+        missing=ops.completeness_problems(app) if app.state in ("draft", "returned") else [],
+        category_labels=CATEGORY_LABELS,
+        group_labels=GROUP_LABELS,
+        reason_form=ReasonForm(),
+        endorse_form=EndorseForm(),
+        matching_form=MatchingForm(),
+        required_matching=ops.required_matching_fen(app.requested_fen, app.call.matching_ratio_pct),
+    )
+
+
+def _edit_page(app, values, errors, status=200):
+    return render_template(
+        "applications/edit.html",
+        app=app,
+        values=values,
+        errors=errors,
+        stations=db.session.scalars(select(Station).order_by(Station.name)).all(),
+        parks=db.session.scalars(select(HighTechPark).order_by(HighTechPark.name)).all(),
+        governments=db.session.scalars(
+            select(Organisation)
+            .where(Organisation.kind == "local_government")
+            .order_by(Organisation.name)
+        ).all(),
+        category_labels=CATEGORY_LABELS,
+        groups=[(g, GROUP_LABELS[g]) for g in TARGET_GROUPS],
+        attachment_form=AttachmentForm(),
+    ), status
+
+
+@bp.route("/applications/<int:app_id>/edit", methods=["GET", "POST"])
+@requires("applications.edit")
+def edit_application(app_id):
+    """Edit and save a draft (complete or not); a stale form gets a 409 and saves nothing."""
+    app = load_application(app_id)
+    if not can_edit_application(current_user, app):
+        flash(can_edit_application(current_user, app).reason, "warning")
+        return redirect(url_for("applications.show_application", app_id=app.id))
+    if request.method == "GET":
+        return _edit_page(app, form_values(app), {})
+    data, errors = parse_application(request.form)
+    if errors:
+        flash(_("有 %(n)s 处填写格式不正确，本次未保存，请修改后重试。", n=len(errors)), "danger")
+        return _edit_page(app, request.form.to_dict(), errors, 422)
+    try:
+        ops.save_draft(
+            app, data, actor=current_user, expected_version=request.form.get("version", type=int)
+        )
+    except DomainError as err:
+        db.session.rollback()
+        _flash_error(err)
+        app = load_application(app_id)
+        values = {**request.form.to_dict(), "version": str(request.form.get("version", ""))}
+        return _edit_page(app, values, {}, err.status)
+    db.session.commit()
+    flash(_("已保存（第 %(v)s 版）。", v=app.version), "success")
+    if request.form.get("then") == "submit_page":
+        return redirect(url_for("applications.show_application", app_id=app.id))
+    return redirect(url_for("applications.edit_application", app_id=app.id))
+
+
+@bp.route("/applications/<int:app_id>/attachments", methods=["POST"])
+@requires("applications.edit")
+def upload_attachment(app_id):
+    """Attach a file of one of the call's required kinds."""
+    app = load_application(app_id)
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise ValidationFailed(_("请选择要上传的文件。"))
+        ops.add_attachment(
+            app, request.form.get("kind", ""), upload.stream, upload.filename, actor=current_user
+        )
+    except DomainError as err:
+        db.session.rollback()
+        _flash_error(err)
+        return redirect(url_for("applications.edit_application", app_id=app_id)), 303
+    db.session.commit()
+    flash(_("附件已上传。"), "success")
+    return redirect(url_for("applications.edit_application", app_id=app_id))
+
+
+@bp.route("/applications/<int:app_id>/files/<int:file_id>")
+@requires("applications.read")
+def download_file(app_id, file_id):
+    """Download one of the application's files (only for those who may see it)."""
+    app = load_application(app_id)
+    row = ops.attachment_file(app, file_id)
+    if row is None:
+        abort(404)
+    return send_file(
+        path_for(row.sha256), mimetype=row.mime, as_attachment=True, download_name=row.original_name
+    )
+
+
+@bp.route("/applications/<int:app_id>/submit", methods=["POST"])
+@requires("applications.edit")
+def submit_application(app_id):
+    """Submit (or resubmit) the application; a repeated click submits once."""
+    app = load_application(app_id)
+    try:
+        app, created = ops.submit_application(
+            app, actor=current_user, expected_version=request.form.get("version", type=int)
+        )
+    except DomainError as err:
+        db.session.rollback()
+        _flash_error(err)
+        return redirect(url_for("applications.show_application", app_id=app_id)), 303
+    db.session.commit()
+    if created:
+        flash(_("申报书已提交，项目编号：%(n)s。", n=app.project_number), "success")
+    else:
+        flash(_("申报书已经提交过（项目编号：%(n)s），未重复提交。", n=app.project_number), "info")
+    return redirect(url_for("applications.show_application", app_id=app.id))
+
+
+@bp.route("/applications/<int:app_id>/withdraw", methods=["POST"])
+@requires("applications.edit")
+def withdraw_application(app_id):
+    """Withdraw the application."""
+    app = load_application(app_id)
+    form = ReasonForm()
+    form.validate_on_submit()
+    ops.withdraw_application(app, actor=current_user, reason=form.reason.data or None)
+    db.session.commit()
+    flash(_("申报书已撤回。"), "success")
+    return redirect(url_for("applications.show_application", app_id=app.id))
+
+
+def _todo(user):
+    """Drafts and returned applications of the user's organisation."""
+    if not user.has_role("applicant", "society_admin"):
+        return []
+    count = db.session.scalar(
+        select(db.func.count(Application.id)).where(
+            Application.society_id == user.org_id,
+            Application.state.in_(("draft", "returned")),
+        )
+    )
+    return (
+        [(_("待完成或退回修改的申报书"), count, "applications.list_applications")] if count else []
+    )
+
+
+TODO_SOURCES.append(_todo)
+
+from app.applications import demo as _demo  # noqa: E402, F401  (registers the demo step)

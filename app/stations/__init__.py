@@ -1,0 +1,1 @@
+"""High-tech parks and the service stations societies set up in them."""
