@@ -75,8 +75,17 @@ def _register_blueprints(app: Flask) -> None:
     from app.home.views import bp as home_bp
     from app.ledger.views import bp as ledger_bp
 
-    blueprints = (home_bp, accounts_bp, audit_bp, ledger_bp, api_bp, calls_bp, societies_bp,
-                  applications_bp, eligibility_bp)
+    blueprints = (
+        home_bp,
+        accounts_bp,
+        audit_bp,
+        ledger_bp,
+        api_bp,
+        calls_bp,
+        societies_bp,
+        applications_bp,
+        eligibility_bp,
+    )
     for bp in blueprints:
         app.register_blueprint(bp)
 
