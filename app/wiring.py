@@ -66,6 +66,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.api import calls as _api_calls  # noqa: F401  (its routes join the api bp)
     from app.api import ledger as _api_ledger  # noqa: F401  (its routes join the api bp)
+    from app.api import reviews as _api_reviews  # noqa: F401  (its routes join the api bp)
     from app.api.views import bp as api_bp
     from app.applications.check_views import bp as eligibility_bp
     from app.applications.views import bp as applications_bp
@@ -74,6 +75,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.calls.views import bp as calls_bp
     from app.home.views import bp as home_bp
     from app.ledger.views import bp as ledger_bp
+    from app.reviews.views import bp as reviews_bp
 
     blueprints = (
         home_bp,
@@ -85,6 +87,7 @@ def _register_blueprints(app: Flask) -> None:
         societies_bp,
         applications_bp,
         eligibility_bp,
+        reviews_bp,
     )
     for bp in blueprints:
         app.register_blueprint(bp)

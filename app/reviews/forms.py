@@ -1,0 +1,151 @@
+"""Review forms: they turn typed text into the plain data the operations take."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from app.reviews.rubric import Rubric
+from app.reviews.states import RELATION_KINDS, RELATION_LABELS
+
+
+class ExpertForm(FlaskForm):
+    name = StringField(_l("姓名"), validators=[Optional(), Length(max=100)])
+    email = EmailField(_l("邮箱（新建评审专家账号）"), validators=[Optional(), Length(max=254)])
+    org_name = StringField(_l("工作单位"), validators=[DataRequired(), Length(max=200)])
+    title = StringField(_l("职称"), validators=[Optional(), Length(max=60)])
+    is_senior = BooleanField(_l("高级职称"))
+    fields = StringField(
+        _l("专业领域代码（多个用分号分隔）"), validators=[DataRequired(), Length(max=500)]
+    )
+    keywords = StringField(_l("关键词（多个用分号分隔）"), validators=[Optional(), Length(max=500)])
+    region = StringField(_l("地区代码（6位）"), validators=[Optional(), Length(max=6)])
+    yearly_limit = IntegerField(
+        _l("年度评审上限"), default=10, validators=[Optional(), NumberRange(0, 100)]
+    )
+    is_active = BooleanField(_l("在库（可被抽取）"), default=True)
+    bank_name = StringField(_l("开户行"), validators=[Optional(), Length(max=100)])
+    bank_account = StringField(_l("银行账号"), validators=[Optional(), Length(max=40)])
+
+    def fill(self, expert) -> None:
+        self.name.data = expert.user.name
+        self.email.data = expert.user.email
+        self.org_name.data = expert.org.name if expert.org else ""
+        self.title.data = expert.title
+        self.is_senior.data = expert.is_senior
+        self.fields.data = "; ".join(expert.fields or [])
+        self.keywords.data = "; ".join(expert.keywords or [])
+        self.region.data = expert.region
+        self.yearly_limit.data = expert.yearly_limit
+        self.is_active.data = expert.is_active
+        self.bank_name.data = expert.bank_name
+        self.bank_account.data = expert.bank_account
+
+    def values(self) -> dict:
+        return {
+            "name": self.name.data,
+            "email": self.email.data,
+            "org_name": self.org_name.data,
+            "title": self.title.data,
+            "is_senior": self.is_senior.data,
+            "fields": self.fields.data,
+            "keywords": self.keywords.data,
+            "region": self.region.data,
+            "yearly_limit": self.yearly_limit.data,
+            "is_active": self.is_active.data,
+            "bank_name": self.bank_name.data,
+            "bank_account": self.bank_account.data,
+        }
+
+
+class RelationForm(FlaskForm):
+    org_name = StringField(_l("关联单位"), validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(_l("关系类型"), choices=[(k, RELATION_LABELS[k]) for k in RELATION_KINDS])
+    since = DateField(_l("起始日期"), validators=[Optional()])
+    until = DateField(_l("结束日期（仍在持续可不填）"), validators=[Optional()])
+    note = StringField(_l("说明"), validators=[Optional(), Length(max=300)])
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("专家信息表（xlsx）"), validators=[DataRequired()])
+
+
+class DrawForm(FlaskForm):
+    fields = StringField(
+        _l("按领域筛选（领域代码，多个用分号分隔；留空为全部）"),
+        validators=[Optional(), Length(max=500)],
+    )
+    seed = IntegerField(_l("随机种子（留空则随机生成）"), validators=[Optional(), NumberRange(0)])
+
+
+class OverrideForm(FlaskForm):
+    application_id = IntegerField(_l("申报书编号"), validators=[DataRequired()])
+    remove = IntegerField(_l("原专家编号"), validators=[DataRequired()])
+    add = IntegerField(_l("替换专家编号"), validators=[DataRequired()])
+    reason = TextAreaField(_l("调整理由"), validators=[DataRequired(), Length(max=2000)])
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("理由"), validators=[Optional(), Length(max=2000)])
+
+
+class RespondForm(FlaskForm):
+    no_conflict = BooleanField(
+        _l(
+            "本人声明：与该申报单位、共建地方及项目团队不存在同单位、近亲属、"
+            "三年内雇佣或任职、合作等利益冲突关系。"
+        )
+    )
+    pledge = BooleanField(
+        _l("本人承诺：对申报材料和评审情况严格保密，不复制、不外传、不泄露评审意见。")
+    )
+    reason = TextAreaField(_l("谢绝或回避理由"), validators=[Optional(), Length(max=2000)])
+
+
+class RatingForm(FlaskForm):
+    timeliness = IntegerField(
+        _l("及时性（0–100）"), validators=[DataRequired(), NumberRange(0, 100)]
+    )
+    quality = IntegerField(
+        _l("评审质量（0–100）"), validators=[DataRequired(), NumberRange(0, 100)]
+    )
+    score = IntegerField(_l("综合评价（0–100）"), validators=[DataRequired(), NumberRange(0, 100)])
+    comment = StringField(_l("说明"), validators=[Optional(), Length(max=500)])
+
+
+class SheetForm(FlaskForm):
+    """The score sheet; its criterion fields are generated from the rubric (see ``sheet_data``)."""
+
+    overall_comment = TextAreaField(_l("总体评审意见"), validators=[Optional(), Length(max=5000)])
+
+
+def sheet_data(form_data, rubric: Rubric) -> dict:
+    """Plain sheet data from the posted fields ``score-<key>``, ``na-<key>``,
+    ``comment-<key>``, ``veto-<key>`` and ``veto_reason-<key>``."""
+    scores, comments, vetoes = {}, {}, {}
+    for c in rubric.criteria:
+        if form_data.get(f"na-{c.key}"):
+            scores[c.key] = None
+        else:
+            scores[c.key] = (form_data.get(f"score-{c.key}") or "").strip()
+        comments[c.key] = form_data.get(f"comment-{c.key}") or ""
+    for v in rubric.vetoes:
+        if form_data.get(f"veto-{v.key}"):
+            vetoes[v.key] = form_data.get(f"veto_reason-{v.key}") or ""
+    return {
+        "scores": scores,
+        "comments": comments,
+        "vetoes": vetoes,
+        "overall_comment": form_data.get("overall_comment") or "",
+    }

@@ -1,0 +1,334 @@
+"""The expert pool: create and edit experts, declare relations, import from xlsx."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import gettext as _
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+from sqlalchemy import func, select
+
+from app.accounts import operations as accounts
+from app.accounts.models import Organisation, User, UserRole
+from app.audit import trail
+from app.core.errors import Conflict, DomainError, ValidationFailed
+from app.extensions import db
+from app.reviews.models import Expert, ExpertRelation
+from app.reviews.operations.common import norm, require, split_terms
+from app.reviews.permissions import can_manage_pool
+from app.reviews.states import RELATION_KINDS
+
+# Columns of the import sheet (the export writes the same ones first).
+IMPORT_COLUMNS = (
+    "姓名",
+    "邮箱",
+    "工作单位",
+    "职称",
+    "高级职称",
+    "专业领域代码",
+    "关键词",
+    "地区代码",
+    "年度评审上限",
+)
+YES = {"是", "y", "yes", "true", "1", "√"}
+
+
+def _organisation(org_id: int | None, org_name: str | None, *, actor) -> Organisation | None:
+    """The expert's organisation by id, or by name (created as ``expert_org`` if new)."""
+    if org_id:
+        org = db.session.get(Organisation, int(org_id))
+        if org is None:
+            raise ValidationFailed(_("工作单位不存在。"), field="org_id")
+        return org
+    name = (org_name or "").strip()
+    if not name:
+        return None
+    org = db.session.scalar(select(Organisation).where(Organisation.name == name))
+    if org is None:
+        org = accounts.create_organisation(name, "expert_org", actor=actor)
+    return org
+
+
+def _clean(data: dict) -> dict:
+    """Validated pool attributes from plain data; raises ``ValidationFailed``."""
+    fields = split_terms(data.get("fields"))
+    if not fields:
+        raise ValidationFailed(_("请至少填写一个专业领域代码。"), field="fields")
+    try:
+        limit = int(data.get("yearly_limit") if data.get("yearly_limit") not in (None, "") else 10)
+    except (TypeError, ValueError):
+        raise ValidationFailed(_("年度评审上限必须是整数。"), field="yearly_limit") from None
+    if not 0 <= limit <= 100:
+        raise ValidationFailed(_("年度评审上限应在 0–100 之间。"), field="yearly_limit")
+    region = (data.get("region") or "").strip() or None
+    if region and not (len(region) == 6 and region.isdigit()):
+        raise ValidationFailed(_("地区代码应为6位数字。"), field="region")
+    return {
+        "fields": fields,
+        "keywords": split_terms(data.get("keywords")),
+        "title": (data.get("title") or "").strip()[:60],
+        "is_senior": bool(data.get("is_senior")),
+        "region": region,
+        "yearly_limit": limit,
+        "bank_name": (data.get("bank_name") or "").strip() or None,
+        "bank_account": (data.get("bank_account") or "").strip() or None,
+    }
+
+
+def create_expert(data: dict, *, actor) -> Expert:
+    """Add an expert to the pool, linked to a reviewer account.
+
+    ``data``: ``user_id`` of an existing reviewer, or ``email`` and ``name`` for a
+    new reviewer account (created in the expert's organisation, no password: the
+    expert sets one through the reset mail); ``org_id`` or ``org_name``; ``fields``,
+    ``keywords``, ``title``, ``is_senior``, ``region``, ``yearly_limit``, bank details.
+    Raises ``NotAllowed``, ``ValidationFailed``, ``Conflict`` (already in the pool).
+    Audited as ``expert.create`` (bank details never in the payload).
+    """
+    require(can_manage_pool(actor))
+    values = _clean(data)
+    org = _organisation(data.get("org_id"), data.get("org_name"), actor=actor)
+    if data.get("user_id"):
+        user = db.session.get(User, int(data["user_id"]))
+        if user is None:
+            raise ValidationFailed(_("用户不存在。"), field="user_id")
+        if not user.has_role("reviewer"):
+            raise ValidationFailed(_("该用户不是评审专家角色。"), field="user_id")
+    else:
+        email = (data.get("email") or "").strip().lower()
+        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+        if user is None:
+            if org is None:
+                raise ValidationFailed(_("请填写工作单位。"), field="org_name")
+            user = accounts.create_user(
+                email, data.get("name") or "", org.id, ["reviewer"], actor=actor, bootstrap=True
+            )
+        elif not user.has_role("reviewer"):
+            raise Conflict(_("该邮箱已被其他角色的账号使用。"), field="email")
+    if db.session.scalar(select(Expert.id).where(Expert.user_id == user.id)):
+        raise Conflict(_("该专家已在专家库中。"), field="email")
+    expert = Expert(user_id=user.id, org_id=org.id if org else user.org_id, **values)
+    db.session.add(expert)
+    db.session.flush()
+    trail.record("expert.create", "expert", expert.id, actor=actor, after=expert.audit_view())
+    return expert
+
+
+def update_expert(expert: Expert, data: dict, *, actor) -> Expert:
+    """Edit an expert's pool attributes (and active flag).
+
+    Raises ``NotAllowed``, ``ValidationFailed``. Audited as ``expert.update`` with
+    before/after (bank details never in the payload; a change of them is noted as
+    ``bank_changed``).
+    """
+    require(can_manage_pool(actor))
+    values = _clean(data)
+    org = _organisation(data.get("org_id"), data.get("org_name"), actor=actor)
+    before = expert.audit_view()
+    bank_before = (expert.bank_name, expert.bank_account)
+    for key, value in values.items():
+        setattr(expert, key, value)
+    if org is not None:
+        expert.org_id = org.id
+    if "is_active" in data:
+        expert.is_active = bool(data["is_active"])
+    db.session.flush()
+    after = expert.audit_view()
+    if (expert.bank_name, expert.bank_account) != bank_before:
+        after["bank_changed"] = True
+    trail.record("expert.update", "expert", expert.id, actor=actor, before=before, after=after)
+    return expert
+
+
+def add_relation(
+    expert: Expert,
+    org_id: int,
+    kind: str,
+    *,
+    actor,
+    since: date | None = None,
+    until: date | None = None,
+    note: str | None = None,
+) -> ExpertRelation:
+    """Record a declared relationship (relative, employment, directorship, collaboration).
+
+    Raises ``ValidationFailed`` for an unknown kind or organisation. Audited as
+    ``expert.relation_add``.
+    """
+    require(can_manage_pool(actor))
+    if kind not in RELATION_KINDS:
+        raise ValidationFailed(_("关系类型无效。"), field="kind")
+    if db.session.get(Organisation, org_id) is None:
+        raise ValidationFailed(_("单位不存在。"), field="org_id")
+    if since and until and until < since:
+        raise ValidationFailed(_("结束日期不能早于开始日期。"), field="until")
+    row = ExpertRelation(
+        expert_id=expert.id, org_id=org_id, kind=kind, since=since, until=until, note=note
+    )
+    db.session.add(row)
+    db.session.flush()
+    trail.record(
+        "expert.relation_add",
+        "expert",
+        expert.id,
+        actor=actor,
+        after={
+            "relation_id": row.id,
+            "org_id": org_id,
+            "kind": kind,
+            "since": since,
+            "until": until,
+        },
+    )
+    return row
+
+
+def search_experts(q: str = "", field_code: str = "", active_only: bool = False):
+    """Experts matching a name/organisation/keyword text and a field code, by id."""
+    rows = db.session.scalars(select(Expert).order_by(Expert.id)).all()
+    needle = norm(q)
+    out = []
+    for e in rows:
+        if active_only and not e.is_active:
+            continue
+        if field_code and field_code not in (e.fields or []):
+            continue
+        if needle:
+            hay = " ".join([e.user.name, e.org.name if e.org else "", e.title, *(e.keywords or [])])
+            if needle not in norm(hay):
+                continue
+        out.append(e)
+    return out
+
+
+# --- import ---------------------------------------------------------------
+
+
+@dataclass
+class ImportRow:
+    """One data row of an import sheet, parsed, with its problems."""
+
+    line: int
+    data: dict
+    problems: list[str] = field(default_factory=list)
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def parse_import(stream) -> list[ImportRow]:
+    """Read an xlsx pool sheet into rows, each with every problem found.
+
+    Raises ``ValidationFailed`` when the file is not an xlsx or lacks a column.
+    """
+    try:
+        book = load_workbook(io.BytesIO(stream.read()), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError):
+        raise ValidationFailed(_("文件不是有效的 xlsx 表格。"), field="file") from None
+    try:
+        rows = list(book.worksheets[0].iter_rows(values_only=True))
+    finally:
+        book.close()
+    header_at = next(
+        (i for i, r in enumerate(rows[:5]) if r and "邮箱" in [_text(c) for c in r]), None
+    )
+    if header_at is None:
+        raise ValidationFailed(_("找不到表头行（需含“邮箱”等列）。"), field="file")
+    header = [_text(c) for c in rows[header_at]]
+    missing = [c for c in IMPORT_COLUMNS if c not in header]
+    if missing:
+        raise ValidationFailed(_("缺少列：%(cols)s", cols="、".join(missing)), field="file")
+    idx = {c: header.index(c) for c in IMPORT_COLUMNS}
+    out: list[ImportRow] = []
+    seen: dict[str, int] = {}
+    for offset, raw in enumerate(rows[header_at + 1 :], start=header_at + 2):
+        cells = [_text(c) for c in (raw or ())]
+        cells += [""] * (len(header) - len(cells))
+        if not any(cells):
+            continue
+        if cells[0].startswith(("制表单位", "制表人")):
+            break  # the footer row of our own export
+        get = {c: cells[i] for c, i in idx.items()}
+        row = ImportRow(
+            offset,
+            {
+                "name": get["姓名"],
+                "email": get["邮箱"].lower(),
+                "org_name": get["工作单位"],
+                "title": get["职称"],
+                "is_senior": norm(get["高级职称"]) in YES,
+                "fields": get["专业领域代码"],
+                "keywords": get["关键词"],
+                "region": get["地区代码"],
+                "yearly_limit": get["年度评审上限"],
+            },
+        )
+        _check_import_row(row, seen)
+        out.append(row)
+    return out
+
+
+def _check_import_row(row: ImportRow, seen: dict[str, int]) -> None:
+    data = row.data
+    if not data["name"]:
+        row.problems.append(_("姓名为空"))
+    if not accounts.EMAIL_RE.match(data["email"]):
+        row.problems.append(_("邮箱格式不正确"))
+    elif data["email"] in seen:
+        row.problems.append(_("邮箱与第 %(line)s 行重复", line=seen[data["email"]]))
+    else:
+        seen[data["email"]] = row.line
+        user = db.session.scalar(select(User).where(func.lower(User.email) == data["email"]))
+        if user is not None:
+            if db.session.scalar(select(Expert.id).where(Expert.user_id == user.id)):
+                row.problems.append(_("该专家已在专家库中"))
+            elif not db.session.scalar(
+                select(UserRole.id).where(UserRole.user_id == user.id, UserRole.role == "reviewer")
+            ):
+                row.problems.append(_("该邮箱已被其他角色的账号使用"))
+    if not data["org_name"]:
+        row.problems.append(_("工作单位为空"))
+    try:
+        _clean(data)
+    except ValidationFailed as err:
+        row.problems.append(err.message)
+
+
+def import_experts(stream, *, actor) -> list[Expert]:
+    """Create every expert of an import sheet, or none of them.
+
+    Raises ``ValidationFailed`` whose ``details`` list each bad row (第 N 行：…);
+    nothing is written then. Each expert is audited as ``expert.create``, and the
+    import as ``expert.import`` with the count.
+    """
+    require(can_manage_pool(actor))
+    rows = parse_import(stream)
+    if not rows:
+        raise ValidationFailed(_("表格中没有专家数据。"), field="file")
+    bad = [r for r in rows if r.problems]
+    if bad:
+        raise ValidationFailed(
+            _("导入失败：%(n)s 行有错误，没有导入任何专家。", n=len(bad)),
+            field="file",
+            details=[_("第 %(line)s 行：", line=r.line) + "；".join(r.problems) for r in bad],
+        )
+    created = []
+    try:
+        with db.session.begin_nested():
+            for r in rows:
+                created.append(create_expert(r.data, actor=actor))
+    except DomainError as err:
+        raise ValidationFailed(
+            _("导入失败，没有导入任何专家：%(msg)s", msg=err.message), field="file"
+        ) from None
+    trail.record("expert.import", "expert", None, actor=actor, after={"count": len(created)})
+    return created

@@ -1,0 +1,178 @@
+"""The reviewer's pages: invitations, declaring no conflict, the application, the score sheet."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.accounts.models import Organisation
+from app.applications.models import Revision
+from app.core.errors import DomainError
+from app.core.permissions import requires
+from app.extensions import db
+from app.reviews import operations as ops
+from app.reviews.forms import RespondForm, SheetForm, sheet_data
+from app.reviews.models import Expert, ReviewAssignment
+from app.reviews.operations.common import lang
+from app.reviews.permissions import can_respond, can_score, can_view_assigned
+from app.reviews.scoring import review_total
+from app.reviews.states import AssignmentState
+from app.reviews.views import bp
+
+
+def _own_or_404(assignment_id: int) -> ReviewAssignment:
+    """The current expert's assignment; anyone else's is a 404, not a 403."""
+    row = db.session.get(ReviewAssignment, assignment_id)
+    if row is None or row.expert.user_id != current_user.id:
+        abort(404)
+    return row
+
+
+@bp.route("/mine")
+@requires("reviews.score")
+def my_assignments():
+    """The signed-in expert's invitations and score sheets."""
+    expert = db.session.scalar(select(Expert).where(Expert.user_id == current_user.id))
+    rows = []
+    if expert is not None:
+        rows = db.session.scalars(
+            select(ReviewAssignment)
+            .where(ReviewAssignment.expert_id == expert.id)
+            .order_by(ReviewAssignment.id.desc())
+        ).all()
+    return render_template(
+        "reviews/mine.html",
+        rows=rows,
+        expert=expert,
+        state_label=lambda s: AssignmentState(str(s)).label,
+    )
+
+
+@bp.route("/assignments/<int:assignment_id>", methods=["GET", "POST"])
+@requires("reviews.score")
+def my_assignment(assignment_id):
+    """An invitation: accept (declaring no conflict and pledging confidentiality), decline
+    or recuse; once accepted, links to the application and the score sheet."""
+    row = _own_or_404(assignment_id)
+    form = RespondForm()
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        if not (form.validate_on_submit() and can_respond(current_user, row)):
+            abort(404 if not can_respond(current_user, row) else 400)
+        try:
+            ops.respond(
+                row,
+                action,
+                actor=current_user,
+                reason=form.reason.data,
+                no_conflict=form.no_conflict.data,
+                pledge=form.pledge.data,
+            )
+        except DomainError as err:
+            db.session.rollback()
+            flash(err.message, "danger")
+            return redirect(url_for("reviews.my_assignment", assignment_id=row.id)), 303
+        db.session.commit()
+        flash(
+            _("已确认，可以查看申报材料并评分。") if action == "accept" else _("已记录您的答复。"),
+            "success",
+        )
+        return redirect(url_for("reviews.my_assignment", assignment_id=row.id))
+    app = row.application
+    parties = [app.society.name]
+    if app.co_government_id:
+        parties.append(db.session.get(Organisation, app.co_government_id).name)
+    members = [app.chief_expert or {}, *(app.team or [])]
+    parties += [m["organisation"] for m in members if m.get("organisation")]
+    return render_template(
+        "reviews/assignment.html",
+        row=row,
+        form=form,
+        parties=list(dict.fromkeys(parties)),
+        state_label=AssignmentState(str(row.state)).label,
+    )
+
+
+@bp.route("/assignments/<int:assignment_id>/application")
+@requires("reviews.score")
+def assigned_application(assignment_id):
+    """The application as submitted (its latest revision), once no conflict was declared."""
+    row = _own_or_404(assignment_id)
+    if not can_view_assigned(current_user, row):
+        abort(404)
+    revision = db.session.scalar(
+        select(Revision)
+        .where(Revision.application_id == row.application_id)
+        .order_by(Revision.number.desc())
+        .limit(1)
+    )
+    return render_template("reviews/application.html", row=row, revision=revision)
+
+
+def _sheet_values(row: ReviewAssignment, rubric, posted: dict | None) -> dict:
+    """What the sheet shows: what was just posted, else what is saved."""
+    if posted is not None:
+        return posted
+    return {
+        "scores": row.score_map(),
+        "comments": {s.criterion_key: s.comment for s in row.scores},
+        "vetoes": {v.veto_key: v.reason for v in row.vetoes},
+        "overall_comment": row.overall_comment,
+    }
+
+
+@bp.route("/assignments/<int:assignment_id>/sheet", methods=["GET", "POST"])
+@requires("reviews.score")
+def score_sheet(assignment_id):
+    """The score sheet generated from the call's rubric snapshot: save a draft or submit."""
+    row = _own_or_404(assignment_id)
+    if not can_view_assigned(current_user, row):
+        abort(404)
+    rubric = ops.sheet_rubric(row)
+    form = SheetForm()
+    posted = None
+    status = 200
+    if request.method == "POST":
+        if not can_score(current_user, row):
+            flash(can_score(current_user, row).reason, "danger")
+            return redirect(url_for("reviews.score_sheet", assignment_id=row.id)), 303
+        posted = sheet_data(request.form, rubric)
+        if form.validate_on_submit():
+            submit = request.form.get("action") == "submit"
+            try:
+                (ops.submit_sheet if submit else ops.save_sheet)(row, posted, actor=current_user)
+            except DomainError as err:
+                db.session.rollback()
+                flash(err.message, "danger")
+                for detail in err.details:
+                    flash(detail, "danger")
+                status = err.status
+            else:
+                db.session.commit()
+                flash(_("评分已提交并锁定。") if submit else _("草稿已保存。"), "success")
+                return redirect(url_for("reviews.score_sheet", assignment_id=row.id))
+        else:
+            status = 400
+    values = _sheet_values(row, rubric, posted)
+    saved = row.score_map()
+    try:
+        total = review_total(
+            rubric, {k: None if v is None else Decimal(v) for k, v in saved.items()}
+        )
+    except (ValueError, ArithmeticError):
+        total = None
+    return render_template(
+        "reviews/sheet.html",
+        row=row,
+        rubric=rubric,
+        form=form,
+        values=values,
+        lang=lang(),
+        editable=bool(can_score(current_user, row)),
+        total=total,
+        state_label=AssignmentState(str(row.state)).label,
+    ), status

@@ -1,0 +1,186 @@
+"""The department's aggregation and ranking page, score downloads, ratings and fees."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from app.calls.models import Call
+from app.core.errors import DomainError
+from app.core.forms import show_error
+from app.core.permissions import requires
+from app.core.sheets import CSV_MIME, XLSX_MIME
+from app.extensions import db
+from app.reviews import exports
+from app.reviews import operations as ops
+from app.reviews.forms import RatingForm, ReasonForm
+from app.reviews.models import Expert, ExpertRating
+from app.reviews.operations.common import lang
+from app.reviews.scoring import FLAGS
+from app.reviews.views import bp, download
+
+FLAG_LABELS = {
+    "veto": _l("一票否决"),
+    "veto_hold": _l("否决待核"),
+    "insufficient_reviews": _l("评审人数不足"),
+    "disagreement": _l("分歧较大"),
+    "tie": _l("并列"),
+}
+
+
+def _call_or_404(call_id: int) -> Call:
+    call = db.session.get(Call, call_id)
+    if call is None or call.state == "draft":
+        abort(404)
+    return call
+
+
+def _sorted(rows, key: str):
+    if key == "aggregate":
+        return sorted(rows, key=lambda r: (r.ranked.aggregate is None, -(r.ranked.aggregate or 0)))
+    if key == "n":
+        return sorted(rows, key=lambda r: -r.ranked.n)
+    if key == "number":
+        return sorted(rows, key=lambda r: r.application.project_number or "")
+    return rows  # by rank (the ranking's own order)
+
+
+@bp.route("/calls/<int:call_id>/ranking")
+@requires("reviews.rank")
+def ranking(call_id):
+    """Per application: n, each total, aggregate, band, flags; reliability and leniency."""
+    call = _call_or_404(call_id)
+    result = ops.rank_call(call)
+    flag = request.args.get("flag", "")
+    rows = [r for r in result.rows if not flag or flag in r.ranked.flags]
+    rows = _sorted(rows, request.args.get("sort", "rank"))
+    chart = {
+        "labels": [r.application.project_number or str(r.application.id) for r in result.rows],
+        "aggregates": [
+            None if r.ranked.aggregate is None else float(r.ranked.aggregate) for r in result.rows
+        ],
+        "totals": [[float(t) for _a, t in r.totals if t is not None] for r in result.rows],
+    }
+    return render_template(
+        "reviews/ranking.html",
+        call=call,
+        result=result,
+        rows=rows,
+        flag=flag,
+        flags=FLAGS,
+        flag_labels={k: str(v) for k, v in FLAG_LABELS.items()},
+        lang=lang(),
+        chart_json=json.dumps(chart, ensure_ascii=False),
+        reason_form=ReasonForm(),
+        experts={e.id: e for e in db.session.query(Expert).all()},
+    )
+
+
+@bp.route("/calls/<int:call_id>/finish", methods=["POST"])
+@requires("reviews.manage")
+def finish_round(call_id):
+    """Close the round: applications whose reviewers all submitted move to reviewed."""
+    call = _call_or_404(call_id)
+    ReasonForm().validate_on_submit()
+    try:
+        done, waiting = ops.finish_round(call, actor=current_user)
+    except DomainError as err:
+        db.session.rollback()
+        flash(err.message, "danger")
+        return redirect(url_for("reviews.ranking", call_id=call.id)), 303
+    db.session.commit()
+    flash(
+        _(
+            "%(done)s 份申报书评审完成，%(waiting)s 份尚有专家未提交。",
+            done=len(done),
+            waiting=len(waiting),
+        ),
+        "success",
+    )
+    return redirect(url_for("reviews.ranking", call_id=call.id))
+
+
+@bp.route("/calls/<int:call_id>/ranking.xlsx")
+@requires("reviews.rank")
+def ranking_xlsx(call_id):
+    """评审结果汇总排序表 (xlsx)."""
+    call = _call_or_404(call_id)
+    fh = io.BytesIO()
+    exports.ranking_xlsx(fh, call, ops.rank_call(call), user=current_user)
+    name = f"评审结果汇总排序表-{call.id}.xlsx"
+    return download(fh.getvalue(), name, XLSX_MIME, "call", call.id, "review-ranking")
+
+
+@bp.route("/calls/<int:call_id>/scores.xlsx")
+@requires("reviews.rank")
+def scores_xlsx(call_id):
+    """专家评分明细表 (xlsx)."""
+    call = _call_or_404(call_id)
+    fh = io.BytesIO()
+    exports.scores_detail_xlsx(fh, call, user=current_user)
+    name = f"专家评分明细表-{call.id}.xlsx"
+    return download(fh.getvalue(), name, XLSX_MIME, "call", call.id, "review-scores")
+
+
+@bp.route("/calls/<int:call_id>/scores.csv")
+@requires("reviews.rank")
+def scores_csv(call_id):
+    """The call's scores in the long format ``flask review rank`` reads."""
+    call = _call_or_404(call_id)
+    fh = io.BytesIO()
+    exports.scores_csv(fh, call)
+    return download(fh.getvalue(), f"scores-{call.id}.csv", CSV_MIME, "call", call.id, "scores")
+
+
+@bp.route("/calls/<int:call_id>/experts", methods=["GET", "POST"])
+@requires("reviews.manage")
+def rate_experts(call_id):
+    """Rate each expert of the round (100-point scale); a low average flags them."""
+    call = _call_or_404(call_id)
+    form = RatingForm()
+    status = 200
+    if form.validate_on_submit():
+        expert = db.session.get(Expert, request.form.get("expert_id", type=int) or 0)
+        if expert is None:
+            abort(404)
+        try:
+            ops.rate_expert(
+                expert,
+                call,
+                actor=current_user,
+                timeliness=form.timeliness.data,
+                quality=form.quality.data,
+                score=form.score.data,
+                comment=form.comment.data or "",
+            )
+        except DomainError as err:
+            status = show_error(form, err)
+        else:
+            db.session.commit()
+            flash(_("评价已保存。"), "success")
+            return redirect(url_for("reviews.rate_experts", call_id=call.id))
+    elif form.errors:
+        status = 400
+    fees = ops.fee_rows(call)
+    ratings = {
+        r.expert_id: r for r in db.session.query(ExpertRating).filter_by(call_id=call.id).all()
+    }
+    return render_template(
+        "reviews/experts_round.html", call=call, fees=fees, ratings=ratings, form=form
+    ), status
+
+
+@bp.route("/calls/<int:call_id>/fees.xlsx")
+@requires("reviews.fees")
+def fees_xlsx(call_id):
+    """专家咨询费发放表 (xlsx) for finance."""
+    call = _call_or_404(call_id)
+    fh = io.BytesIO()
+    exports.fees_xlsx(fh, call, user=current_user)
+    name = f"专家咨询费发放表-{call.id}.xlsx"
+    return download(fh.getvalue(), name, XLSX_MIME, "call", call.id, "expert-fees")
