@@ -64,6 +64,7 @@ def setup(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
+    from app.api import awards as _api_awards  # noqa: F401  (its routes join the api bp)
     from app.api import calls as _api_calls  # noqa: F401  (its routes join the api bp)
     from app.api import ledger as _api_ledger  # noqa: F401  (its routes join the api bp)
     from app.api import reviews as _api_reviews  # noqa: F401  (its routes join the api bp)
@@ -71,6 +72,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.applications.check_views import bp as eligibility_bp
     from app.applications.views import bp as applications_bp
     from app.audit.views import bp as audit_bp
+    from app.awards.views import bp as awards_bp
     from app.calls.society_views import bp as societies_bp
     from app.calls.views import bp as calls_bp
     from app.home.views import bp as home_bp
@@ -88,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
         applications_bp,
         eligibility_bp,
         reviews_bp,
+        awards_bp,
     )
     for bp in blueprints:
         app.register_blueprint(bp)

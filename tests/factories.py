@@ -302,3 +302,55 @@ def review_round(n_apps: int = 3, n_experts: int = 6, k: int = 3):
     apps = [accepted(the_call, officer=officer) for _ in range(n_apps)]
     experts = [expert(officer) for _ in range(n_experts)]
     return SimpleNamespace(officer=officer, call=the_call, apps=apps, experts=experts)
+
+
+# --- awards (appended by the awards issue) ---
+
+
+def reviewed_call(n_apps: int = 3, officer=None, **overrides):
+    """A call in review (reviewing) with ``n_apps`` reviewed applications; a namespace
+    with the officer, two approvers, the call and the applications."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from app.applications import operations as apps
+    from app.calls import operations as calls
+    from app.core import clock
+
+    officer = officer or user("officer")
+    the_call = call(officer=officer, **overrides)
+    rows = [accepted(the_call, officer=officer) for _ in range(n_apps)]
+    with clock.frozen(clock.as_utc(the_call.closes_at) + timedelta(seconds=1)):
+        calls.open_and_close_calls()
+    calls.advance_call(the_call, "start_review", actor=officer)
+    for row in rows:
+        apps.advance_application(row, "start_review", actor=officer)
+        apps.advance_application(row, "finish_review", actor=officer)
+    return SimpleNamespace(
+        officer=officer,
+        approver=user("approver"),
+        approver2=user("approver"),
+        call=the_call,
+        apps=rows,
+    )
+
+
+def noticed_call(n_awards: int = 2, n_not_funded: int = 1, amount_fen: int | None = None):
+    """A call in notice: ``n_awards`` approved and published awards, ``n_not_funded``
+    published not-funded decisions. Adds ``awards``, ``notice``, ``not_funded``."""
+    from app.awards import operations as awards
+
+    r = reviewed_call(n_awards + n_not_funded)
+    r.awards = []
+    for row in r.apps[:n_awards]:
+        award = awards.propose_award(
+            row, amount_fen or row.requested_fen, "集体研究同意立项。", actor=r.officer
+        )
+        awards.approve_award(award, actor=r.approver)
+        r.awards.append(award)
+    r.not_funded = [
+        awards.mark_not_funded(row, "排名靠后，本批次不予立项。", actor=r.officer)
+        for row in r.apps[n_awards:]
+    ]
+    r.notice = awards.publish_decisions(r.call, actor=r.officer)
+    return r

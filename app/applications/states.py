@@ -115,5 +115,7 @@ APPLICATION_WORKFLOW = Workflow(
         Transition("propose", ("reviewed",), "proposed"),
         Transition("not_fund", ("reviewed", "proposed"), "not_funded"),
         Transition("award", ("proposed",), "awarded"),
+        # An overturned reconsideration (复审改变原决定) sends it back to the decision.
+        Transition("reconsider", ("not_funded",), "reviewed"),
     ],
 )

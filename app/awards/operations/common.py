@@ -1,0 +1,74 @@
+"""Helpers the award operations share: locking, refusals, ranking look-up, mail."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.accounts.models import User, UserRole
+from app.applications.models import Application
+from app.applications.operations.common import lock as lock_application
+from app.applications.operations.common import touch
+from app.applications.states import APPLICATION_WORKFLOW
+from app.core.errors import NotAllowed
+from app.core.outbox import queue_mail
+from app.extensions import db
+
+
+def require(decision) -> None:
+    """Raise ``NotAllowed`` with the decision's reason when it refuses."""
+    if not decision:
+        raise NotAllowed(decision.reason)
+
+
+def lock(model, row):
+    """Re-read ``row`` under a row lock (``FOR UPDATE``; SQLite writes are serialised)."""
+    return db.session.execute(
+        select(model)
+        .where(model.id == row.id)
+        .with_for_update(of=model)
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def days(name: str, default: int) -> timedelta:
+    """A configured period in days (e.g. ``RECONSIDERATION_FILE_DAYS``)."""
+    return timedelta(days=int(current_app.config.get(name, default)))
+
+
+def reopen_application(app: Application, *, actor, reason: str) -> Application:
+    """not_funded → reviewed after an overturned reconsideration (``application.reconsider``)."""
+    app = lock_application(app)
+    touch(app, actor)
+    APPLICATION_WORKFLOW.apply(
+        app, "reconsider", actor=actor, reason=reason, system=True, after={"version": app.version}
+    )
+    return app
+
+
+def society_users(society_id: int, roles=("applicant", "society_admin")) -> list[User]:
+    """Active users of a society holding one of ``roles``."""
+    rows = db.session.scalars(
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(User.org_id == society_id, UserRole.role.in_(roles), User.erased_at.is_(None))
+        .order_by(User.id)
+        .distinct()
+    ).all()
+    return [u for u in rows if u.is_active]
+
+
+def notify_society(society_id: int, subject: str, body: str, *, link=None, key=None, roles=None):
+    """Queue a message for the society's applicants and secretariat (one per user)."""
+    for user in society_users(society_id, roles or ("applicant", "society_admin")):
+        queue_mail(user, subject, body, link=link, dedupe_key=f"{key}:u{user.id}" if key else None)
+
+
+def staff(role: str) -> list[User]:
+    """Active users holding ``role`` (for to-do mail)."""
+    rows = db.session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role)
+    ).all()
+    return [u for u in rows if u.is_active]
