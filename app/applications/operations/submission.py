@@ -98,7 +98,7 @@ def completeness_problems(app: Application) -> list[str]:
     if not app.co_government_id:
         p.append(_("请选择共建地方政府（科协）。"))
     chief = app.chief_expert or {}
-    for key, label in (("name", "姓名"), ("title", "职称"), ("organisation", "工作单位")):
+    for key, label in (("name", _("姓名")), ("title", _("职称")), ("organisation", _("工作单位"))):
         if not (chief.get(key) or "").strip():
             p.append(_("请填写首席科技专家的%(what)s。", what=label))
     if not app.team:
@@ -107,15 +107,15 @@ def completeness_problems(app: Application) -> list[str]:
         missing = [
             label
             for key, label in (
-                ("name", "姓名"),
-                ("title", "职称"),
-                ("organisation", "单位"),
-                ("role", "分工"),
+                ("name", _("姓名")),
+                ("title", _("职称")),
+                ("organisation", _("单位")),
+                ("role", _("分工")),
             )
             if not (member.get(key) or "").strip()
         ]
         if missing:
-            p.append(_("团队成员第%(n)s行缺少：%(what)s。", n=i, what="、".join(missing)))
+            p.append(_("团队成员第%(n)s行缺少：%(what)s。", n=i, what=_("、").join(missing)))
     groups = {t.target_group for t in app.targets}
     for group in TARGET_GROUPS:
         if group not in groups:
