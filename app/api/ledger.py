@@ -51,7 +51,7 @@ resource(
         _query("fund", "fund id"),
         _query("call", "call id"),
         _query("grant", "grant (award/project) id"),
-        _query("code", "transfer code", "string"),
+        {**_query("code", "transfer code", "string"), "schema": {"enum": list(TRANSFER_CODES)}},
         _query("from", "first day, YYYY-MM-DD (Asia/Shanghai)", "date"),
         _query("to", "last day, YYYY-MM-DD (Asia/Shanghai), inclusive", "date"),
     ],

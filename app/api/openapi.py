@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app import __version__
+from app.api.paging import MAX_ID, MAX_SEQ
 
 NULLABLE_STR = {"type": ["string", "null"]}
 NULLABLE_INT = {"type": ["integer", "null"]}
@@ -16,12 +17,20 @@ def resource(name: str, path: str, properties: dict, params: list[dict] | None =
     RESOURCES[name] = (path, properties, params or [])
 
 
-def _param(name: str, required: bool = False) -> dict:
+def _bounded(param: dict) -> dict:
+    """An integer parameter with the upper bound the API enforces."""
+    schema = param.get("schema", {})
+    if schema.get("type") == "integer" and "maximum" not in schema:
+        return {**param, "schema": {**schema, "maximum": MAX_ID}}
+    return param
+
+
+def _param(name: str, required: bool = False, maximum: int = MAX_ID) -> dict:
     return {
         "name": name,
         "in": "query",
         "required": required,
-        "schema": {"type": "integer", "minimum": 0},
+        "schema": {"type": "integer", "minimum": 0, "maximum": maximum},
     }
 
 
@@ -47,7 +56,7 @@ resource(
         "prev_hash": {"type": "string"},
         "hash": {"type": "string"},
     },
-    [_param("after_seq")],
+    [_param("after_seq", maximum=MAX_SEQ)],
 )
 
 
@@ -72,7 +81,7 @@ def spec() -> dict:
                 "operationId": f"list_{name}",
                 "security": [{"bearer": []}],
                 "parameters": [
-                    *params,
+                    *(_bounded(p) for p in params),
                     _param("cursor"),
                     {
                         "name": "limit",

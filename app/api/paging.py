@@ -19,15 +19,23 @@ class BadParameter(DomainError):
         super().__init__(message, field=name)
 
 
-def int_param(name: str, *, required: bool = False, minimum: int = 0) -> int | None:
+MAX_ID = 2**31 - 1  # ids are INTEGER columns; larger values cannot exist and would overflow
+MAX_SEQ = 10**18 - 1  # audit sequence numbers are BIGINT
+
+
+def int_param(
+    name: str, *, required: bool = False, minimum: int = 0, maximum: int = MAX_ID
+) -> int | None:
     """An integer query parameter, or a 400 naming it."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         if required:
             raise BadParameter(name, f"parameter '{name}' is required")
         return None
-    if not raw.isdigit() or int(raw) < minimum:
-        raise BadParameter(name, f"parameter '{name}' must be an integer >= {minimum}")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or not minimum <= int(raw) <= maximum:
+        raise BadParameter(
+            name, f"parameter '{name}' must be an integer from {minimum} to {maximum}"
+        )
     return int(raw)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.accounts.operations import user_for_token
 from app.api.openapi import spec
-from app.api.paging import BadParameter, int_param, page
+from app.api.paging import MAX_SEQ, BadParameter, int_param, page
 from app.audit.models import AuditEvent
 from app.audit.trail import event_payload
 from app.core.errors import DomainError
@@ -73,7 +73,7 @@ def event_item(row) -> dict:
 @requires("audit.read")
 def audit_events():
     """The chain, paged by sequence number."""
-    after = int_param("after_seq")
+    after = int_param("after_seq", maximum=MAX_SEQ)
     table = AuditEvent.__table__
     stmt = select(table)
     if after is not None:
