@@ -66,8 +66,11 @@ def _register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.api import awards as _api_awards  # noqa: F401  (its routes join the api bp)
     from app.api import calls as _api_calls  # noqa: F401  (its routes join the api bp)
+    from app.api import evaluations as _api_evaluations  # noqa: F401  (its routes join the api bp)
     from app.api import ledger as _api_ledger  # noqa: F401  (its routes join the api bp)
+    from app.api import projects as _api_projects  # noqa: F401  (its routes join the api bp)
     from app.api import reviews as _api_reviews  # noqa: F401  (its routes join the api bp)
+    from app.api import stations as _api_stations  # noqa: F401  (its routes join the api bp)
     from app.api.views import bp as api_bp
     from app.applications.check_views import bp as eligibility_bp
     from app.applications.views import bp as applications_bp
@@ -75,9 +78,13 @@ def _register_blueprints(app: Flask) -> None:
     from app.awards.views import bp as awards_bp
     from app.calls.society_views import bp as societies_bp
     from app.calls.views import bp as calls_bp
+    from app.dashboard.views import bp as dashboard_bp
+    from app.evaluation.views import bp as evaluation_bp
     from app.home.views import bp as home_bp
     from app.ledger.views import bp as ledger_bp
+    from app.projects.views import bp as projects_bp
     from app.reviews.views import bp as reviews_bp
+    from app.stations.views import bp as stations_bp
 
     blueprints = (
         home_bp,
@@ -91,6 +98,10 @@ def _register_blueprints(app: Flask) -> None:
         eligibility_bp,
         reviews_bp,
         awards_bp,
+        projects_bp,
+        evaluation_bp,
+        dashboard_bp,
+        stations_bp,
     )
     for bp in blueprints:
         app.register_blueprint(bp)
@@ -108,6 +119,7 @@ def _register_commands(app: Flask) -> None:
         worker_command,
     )
     from app.demo import demo_command
+    from app.projects.cli import reminders_cli
     from app.reviews.cli import review_cli, rubric_cli
 
     for command in (
@@ -125,6 +137,7 @@ def _register_commands(app: Flask) -> None:
         demo_command,
         review_cli,
         rubric_cli,
+        reminders_cli,
     ):
         app.cli.add_command(command)
 

@@ -354,3 +354,203 @@ def noticed_call(n_awards: int = 2, n_not_funded: int = 1, amount_fen: int | Non
     ]
     r.notice = awards.publish_decisions(r.call, actor=r.officer)
     return r
+
+
+# --- stations, pilot regions and needs (appended by the stations issue) ---
+
+
+def confirmed_awards(entries, kind: str = "project", officer=None):
+    """A call of ``kind`` whose applications ``entries`` = [(applicant, station)] (each
+    naming the station) are all awarded and confirmed after the notice (projects
+    created); a namespace with officer, approver, call, apps, awards."""
+    import io
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from app.applications import operations as apps
+    from app.awards import operations as awards
+    from app.calls import operations as calls
+    from app.core import clock
+
+    officer = officer or user("officer")
+    approver = user("approver")
+    the_call = call(officer=officer, kind=kind, per_society_limit=3, total_budget_fen=90_000_000)
+    rows = []
+    for applicant, station in entries:
+        row = apps.create_application(the_call, actor=applicant)
+        apps.save_draft(
+            row, application_data(station), actor=applicant, expected_version=row.version
+        )
+        for kind_ in the_call.required_attachments:
+            apps.add_attachment(
+                row, kind_["key"], io.BytesIO(PDF_BYTES), f"{kind_['key']}.pdf", actor=applicant
+            )
+        apps.submit_application(row, actor=applicant)
+        apps.endorse_application(
+            row, io.BytesIO(PDF_BYTES), "sealed.pdf", actor=society_admin_of(applicant.org)
+        )
+        apps.check_application(row, "accept", actor=officer)
+        rows.append(row)
+    with clock.frozen(clock.as_utc(the_call.closes_at) + timedelta(seconds=1)):
+        calls.open_and_close_calls()
+    calls.advance_call(the_call, "start_review", actor=officer)
+    found = []
+    for row in rows:
+        apps.advance_application(row, "start_review", actor=officer)
+        apps.advance_application(row, "finish_review", actor=officer)
+        award = awards.propose_award(row, row.requested_fen, "集体研究同意立项。", actor=officer)
+        awards.approve_award(award, actor=approver)
+        found.append(award)
+    notice = awards.publish_decisions(the_call, actor=officer)
+    with clock.frozen(clock.as_utc(notice.ends_at) + timedelta(seconds=1)):
+        awards.confirm_due_awards()
+    return SimpleNamespace(
+        officer=officer, approver=approver, call=the_call, apps=rows, awards=found
+    )
+
+
+def station_in(state: str = "operating", society=None, city_code: str = "330700", park=None):
+    """A station of ``society`` (a new one by default) moved to ``state`` by the real
+    operations (its officer is kept on ``station.test_officer``)."""
+    import io
+
+    from app.stations import operations as stations
+
+    society = society or org("society")
+    officer = user("officer")
+    n = next(_seq)
+    park = park or stations.create_park(f"测试园区{n}", city_code, actor=officer)
+    gov = org("local_government", city_code=city_code)
+    station = stations.create_station(
+        f"测试学会服务站{n}",
+        park_id=park.id,
+        government_id=gov.id,
+        society_id=society.id,
+        actor=officer,
+    )
+    station.test_officer = officer
+    if state == "planned":
+        return station
+    if state == "closed":
+        stations.advance_station(station, "close", actor=officer, reason="选址调整，撤销筹建。")
+        return station
+    stations.upload_document(station, "agreement", io.BytesIO(PDF_BYTES), "协议.pdf", actor=officer)
+    stations.confirm_agreement(station, actor=user("society_admin", organisation=society))
+    stations.confirm_agreement(station, actor=user("local_partner", organisation=gov))
+    stations.advance_station(station, "establish", actor=officer)
+    if state == "established":
+        return station
+    stations.upload_document(station, "rules", io.BytesIO(PDF_BYTES), "办法.pdf", actor=officer)
+    stations.upload_document(station, "plan", io.BytesIO(PDF_BYTES), "计划.pdf", actor=officer)
+    stations.set_chief_expert(
+        station, {"name": "钱教授", "title": "教授", "organisation": "浙江大学"}, actor=officer
+    )
+    stations.advance_station(station, "start", actor=officer)
+    if state == "operating":
+        return station
+    if state == "suspended":
+        stations.advance_station(station, "suspend", actor=officer, reason="整改。")
+        return station
+    for key, *_rest in stations.base_criteria():
+        stations.add_base_evidence(station, key, io.BytesIO(PDF_BYTES), f"{key}.pdf", actor=officer)
+    stations.confirm_base(station, actor=user("approver"))
+    return station
+
+
+# --- performance evaluation (appended by the evaluation issue) ---
+
+
+def evaluation_projects(n: int = 1, start=None):
+    """``n`` running projects (agreements signed, in_progress) of one call, made through
+    the awards path; the ``noticed_call`` namespace plus ``projects``."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.awards import operations as awards
+    from app.awards.models import TaskAgreement
+    from app.core import clock
+    from app.core.tick import run_tick
+    from app.extensions import db
+    from app.projects.models import Project
+
+    start = start or datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    with clock.frozen(start):
+        r = noticed_call(n_awards=n, n_not_funded=0)
+    with clock.frozen(start + timedelta(days=6)):
+        run_tick()
+    for award in r.awards:
+        agreement = db.session.query(TaskAgreement).filter_by(award_id=award.id).one()
+        with clock.frozen(start + timedelta(days=7)):
+            awards.send_agreement(agreement, actor=r.officer)
+        with clock.frozen(start + timedelta(days=8)):
+            awards.sign_agreement(agreement, actor=society_admin_of(award.society))
+    r.projects = [db.session.get(Project, a.id) for a in r.awards]
+    return r
+
+
+def engagement(projects, *, n_evaluators: int = 2, officer=None, agency=None, **data):
+    """An engagement of a new agency (or ``agency``) for ``projects``; the first evaluator
+    leads. Returns the engagement; its evaluators are ``engagement.members``."""
+    from datetime import timedelta
+
+    from app.core import clock
+    from app.evaluation import operations as evaluation
+
+    agency = agency or org("evaluation_agency")
+    evaluators = [user("evaluator", organisation=agency) for _ in range(n_evaluators)]
+    values = {
+        "agency_id": agency.id,
+        "kind": "midterm",
+        "title": "2026年度项目中期绩效评价",
+        "scope": "对项目决策、过程、产出和效益开展第三方绩效评价。",
+        "due_on": clock.today() + timedelta(days=60),
+        "project_ids": [p.id for p in projects],
+        "evaluator_ids": [u.id for u in evaluators],
+        "lead_id": evaluators[0].id if evaluators else None,
+        **data,
+    }
+    return evaluation.create_engagement(values, actor=officer or user("officer"))
+
+
+# --- projects (appended by the projects issue) ---
+
+
+def signed_project(amount_fen: int | None = None, matching_fen: int | None = None):
+    """A project in progress: one award confirmed at 2026-03-08, its agreement signed
+    (milestone 0 accepted; milestones 1 and 2 due 2027-06-30 and 2027-12-31; tranches
+    60/30/10%). ``matching_fen`` records a co-building government's commitment.
+    Returns a namespace with the project and the people around it (officer, approver,
+    approver2, applicant, admin, partner, finance)."""
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+
+    from app.awards import operations as awards
+    from app.awards.models import TaskAgreement
+    from app.core import clock
+    from app.core.tick import run_tick
+    from app.extensions import db
+    from app.projects.models import Project
+
+    start = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    with clock.frozen(start):
+        r = noticed_call(n_awards=1, n_not_funded=0, amount_fen=amount_fen)
+    award = r.awards[0]
+    app = award.application
+    if matching_fen is not None:
+        app.matching_committed_fen = matching_fen
+        app.matching_confirmed_at = start
+    with clock.frozen(start + timedelta(days=6)):
+        run_tick()
+    agreement = db.session.query(TaskAgreement).filter_by(award_id=award.id).one()
+    admin = society_admin_of(award.society)
+    with clock.frozen(start + timedelta(days=7)):
+        awards.send_agreement(agreement, actor=r.officer)
+    with clock.frozen(start + timedelta(days=8)):
+        awards.sign_agreement(agreement, actor=admin)
+    r.project = db.session.get(Project, award.id)
+    r.agreement = agreement
+    r.admin = admin
+    r.applicant = _applicant_of(app)
+    r.partner = user("local_partner", organisation=app.co_government)
+    r.finance = user("finance")
+    r.officer2 = user("officer")
+    return SimpleNamespace(**vars(r))

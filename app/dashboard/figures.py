@@ -1,0 +1,276 @@
+"""Programme figures for the dashboard, computed from the data (pure reads).
+
+Every figure takes the same ``Filters`` (the fund's year, a call) and is computed by
+the database where the rows are many (ledger transfers grouped by stage and month):
+
+- projects by task type (the application's category) and by city (the co-building
+  government's ``city_code``, named from ``data/zhejiang.toml``);
+- money by stage and month from ledger transfers: reserved (RESERVE − UNRESERVE),
+  committed (COMMIT − DECOMMIT), released (RELEASE), paid (DISBURSE), clawback
+  demanded (CLAWBACK_DEMAND) and clawed back (CLAWBACK_RECEIVED); a REVERSAL counts
+  against its original's stage; months are Asia/Shanghai calendar months;
+- grades of accepted evaluations; distributions of evaluation and review totals;
+- participation: provincial societies that submitted an application ÷ societies
+  registered (organisations of kind ``society``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import distinct, func, literal, select
+
+from app.accounts.models import Organisation
+from app.applications.models import Application
+from app.awards.models import Award
+from app.calls.models import DEFAULT_CATEGORIES, Call, Fund
+from app.calls.states import CATEGORY_LABELS
+from app.evaluation.models import Evaluation
+from app.evaluation.states import GRADES
+from app.extensions import db
+from app.ledger.models import LedgerTransfer
+from app.projects.models import Project
+from app.reviews.models import ReviewAssignment
+
+# Stage → (transfer codes that add, codes that subtract).
+STAGES = {
+    "reserved": (("RESERVE",), ("UNRESERVE",)),
+    "committed": (("COMMIT",), ("DECOMMIT",)),
+    "released": (("RELEASE",), ()),
+    "paid": (("DISBURSE",), ()),
+    "clawback_demanded": (("CLAWBACK_DEMAND",), ()),
+    "clawed_back": (("CLAWBACK_RECEIVED",), ()),
+}
+# Score bins (lower bound inclusive), the grade bands' edges.
+BINS = ((0, 60, "<60"), (60, 70, "60–69"), (70, 80, "70–79"), (80, 90, "80–89"), (90, 101, "≥90"))
+UNKNOWN_CITY = "other"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the dashboard is narrowed to: a fund year and/or one call (None: all)."""
+
+    year: int | None = None
+    call_id: int | None = None
+
+
+def call_ids(filters: Filters) -> list[int] | None:
+    """The calls in scope, or None when nothing narrows them."""
+    if filters.year is None and filters.call_id is None:
+        return None
+    stmt = select(Call.id).join(Fund, Fund.id == Call.fund_id)
+    if filters.year is not None:
+        stmt = stmt.where(Fund.year == filters.year)
+    if filters.call_id is not None:
+        stmt = stmt.where(Call.id == filters.call_id)
+    return list(db.session.scalars(stmt.order_by(Call.id)))
+
+
+def _scoped(stmt, column, filters: Filters):
+    ids = call_ids(filters)
+    return stmt if ids is None else stmt.where(column.in_(ids))
+
+
+@lru_cache(maxsize=4)
+def _cities(path: str) -> tuple[tuple[str, str, str], ...]:
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh)
+    return tuple((c["code"], c["zh"], c["en"]) for c in data["cities"])
+
+
+def cities() -> tuple[tuple[str, str, str], ...]:
+    """(code, Chinese name, English name) of Zhejiang's cities, from ``data/zhejiang.toml``."""
+    path = Path(current_app.root_path).parent / "data" / "zhejiang.toml"
+    return _cities(str(path))
+
+
+def projects_by_category(filters: Filters) -> list[dict]:
+    """Projects per task type: ``[{key, label, count}]`` in the five types' order, then others."""
+    stmt = (
+        select(Application.category, func.count(Project.id))
+        .join(Application, Application.id == Project.application_id)
+        .group_by(Application.category)
+    )
+    counts = dict(db.session.execute(_scoped(stmt, Project.call_id, filters)).all())
+    others = sorted(k for k in counts if k is not None and k not in DEFAULT_CATEGORIES)
+    rows = [
+        {"key": k, "label": str(CATEGORY_LABELS.get(k, k)), "count": int(counts.get(k, 0))}
+        for k in (*DEFAULT_CATEGORIES, *others)
+    ]
+    if counts.get(None):
+        rows.append({"key": "", "label": "—", "count": int(counts[None])})
+    return rows
+
+
+def projects_by_city(filters: Filters, lang: str = "zh") -> list[dict]:
+    """Projects per city of the co-building government: ``[{code, name, count}]``, every
+    city of the province in file order, then ``other`` (no or an unknown city code)."""
+    gov = Organisation.__table__.alias("gov")
+    stmt = (
+        select(gov.c.city_code, func.count(Project.id))
+        .select_from(Project)
+        .join(Application, Application.id == Project.application_id)
+        .outerjoin(gov, gov.c.id == Application.co_government_id)
+        .group_by(gov.c.city_code)
+    )
+    counts = dict(db.session.execute(_scoped(stmt, Project.call_id, filters)).all())
+    rows, known = [], set()
+    for code, zh, en in cities():
+        known.add(code)
+        rows.append(
+            {"code": code, "name": en if lang == "en" else zh, "count": int(counts.get(code, 0))}
+        )
+    other = sum(int(n) for code, n in counts.items() if code not in known)
+    rows.append({"code": UNKNOWN_CITY, "name": "Other" if lang == "en" else "其他", "count": other})
+    return rows
+
+
+def _month(column):
+    """The Asia/Shanghai calendar month of a UTC timestamp, as 'YYYY-MM', in SQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("Asia/Shanghai", column), literal("YYYY-MM"))
+    return func.strftime("%Y-%m", column, "+8 hours")  # Shanghai has no daylight saving
+
+
+def money_by_month(filters: Filters) -> dict:
+    """Money per stage and month from the ledger.
+
+    Returns ``{"months": ["YYYY-MM", …], "series": {stage: [fen per month]},
+    "cumulative": {stage: [running fen]}, "totals": {stage: fen}}``. A transfer's call
+    is its own tag, else its grant's award's call.
+    """
+    t = LedgerTransfer.__table__.alias("t")
+    original = LedgerTransfer.__table__.alias("o")
+    award = Award.__table__.alias("a")
+    month = _month(t.c.occurred_at).label("month")
+    stmt = (
+        select(t.c.code, original.c.code.label("orig"), month, func.sum(t.c.amount_fen))
+        .select_from(
+            t.outerjoin(original, original.c.id == t.c.reverses_id).outerjoin(
+                award, award.c.id == t.c.grant_id
+            )
+        )
+        .group_by(t.c.code, original.c.code, month)
+    )
+    ids = call_ids(filters)
+    if ids is not None:
+        stmt = stmt.where(func.coalesce(t.c.call_id, award.c.call_id).in_(ids))
+    sign: dict[str, tuple[str, int]] = {}
+    for stage, (plus, minus) in STAGES.items():
+        sign.update({c: (stage, 1) for c in plus})
+        sign.update({c: (stage, -1) for c in minus})
+    flows: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for code, orig, when, amount in db.session.execute(stmt).all():
+        effective, factor = (orig, -1) if code == "REVERSAL" else (code, 1)
+        if effective not in sign:
+            continue
+        stage, direction = sign[effective]
+        flows[stage][when] += factor * direction * int(amount)
+    months = sorted({m for per in flows.values() for m in per})
+    series = {stage: [flows[stage].get(m, 0) for m in months] for stage in STAGES}
+    cumulative = {}
+    for stage, values in series.items():
+        running, out = 0, []
+        for v in values:
+            running += v
+            out.append(running)
+        cumulative[stage] = out
+    totals = {stage: sum(values) for stage, values in series.items()}
+    return {"months": months, "series": series, "cumulative": cumulative, "totals": totals}
+
+
+def grades(filters: Filters) -> dict[str, int]:
+    """Accepted evaluations per grade code (excellent, good, fair, poor)."""
+    stmt = (
+        select(Evaluation.grade, func.count(Evaluation.id))
+        .join(Project, Project.id == Evaluation.project_id)
+        .where(Evaluation.state == "accepted")
+        .group_by(Evaluation.grade)
+    )
+    counts = dict(db.session.execute(_scoped(stmt, Project.call_id, filters)).all())
+    return {g: int(counts.get(g, 0)) for g in GRADES}
+
+
+def _bins(values) -> list[dict]:
+    counts = [0] * len(BINS)
+    for value in values:
+        number = Decimal(value)
+        for i, (low, high, _label) in enumerate(BINS):
+            if low <= number < high:
+                counts[i] += 1
+                break
+    return [{"label": label, "count": counts[i]} for i, (_l, _h, label) in enumerate(BINS)]
+
+
+def score_distributions(filters: Filters) -> dict:
+    """Totals binned: accepted evaluations (third party) and submitted expert reviews."""
+    evaluations = _scoped(
+        select(Evaluation.total)
+        .join(Project, Project.id == Evaluation.project_id)
+        .where(Evaluation.state == "accepted"),
+        Project.call_id,
+        filters,
+    )
+    reviews = _scoped(
+        select(ReviewAssignment.total).where(
+            ReviewAssignment.state == "submitted", ReviewAssignment.total.is_not(None)
+        ),
+        ReviewAssignment.call_id,
+        filters,
+    )
+    return {
+        "evaluation": _bins(db.session.scalars(evaluations)),
+        "review": _bins(db.session.scalars(reviews)),
+    }
+
+
+def participation(filters: Filters) -> dict:
+    """Societies that submitted at least one application ÷ societies registered.
+
+    ``share`` is a Decimal rounded half-up to 4 places (None with no society).
+    """
+    registered = db.session.scalar(
+        select(func.count(Organisation.id)).where(Organisation.kind == "society")
+    )
+    stmt = (
+        select(func.count(distinct(Application.society_id)))
+        .join(Organisation, Organisation.id == Application.society_id)
+        .where(Application.submitted_at.is_not(None), Organisation.kind == "society")
+    )
+    taking_part = db.session.scalar(_scoped(stmt, Application.call_id, filters))
+    share = None
+    if registered:
+        share = (Decimal(taking_part) / Decimal(registered)).quantize(
+            Decimal("0.0001"), rounding=ROUND_HALF_UP
+        )
+    return {"participating": int(taking_part), "registered": int(registered), "share": share}
+
+
+def participation_target() -> Decimal | None:
+    """The programme's target share of societies taking part (``data/zhejiang.toml``)."""
+    path = Path(current_app.root_path).parent / "data" / "zhejiang.toml"
+    with open(path, "rb") as fh:
+        data = tomllib.load(fh, parse_float=Decimal)
+    for target in data.get("targets", []):
+        if target.get("measure") == "society_share_participating":
+            return Decimal(target["min"])
+    return None
+
+
+def all_figures(filters: Filters, lang: str = "zh") -> dict:
+    """Every figure of the dashboard, in one dictionary (the page and the export)."""
+    return {
+        "by_category": projects_by_category(filters),
+        "by_city": projects_by_city(filters, lang),
+        "money": money_by_month(filters),
+        "grades": grades(filters),
+        "scores": score_distributions(filters),
+        "participation": participation(filters),
+        "participation_target": participation_target(),
+    }
