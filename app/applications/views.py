@@ -3,6 +3,8 @@ and the application page everyone allowed sees."""
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -164,12 +166,24 @@ def show_application(app_id):
     )
 
 
+def _row_counts(values) -> dict[str, int]:
+    """Rows of each repeating table that ``values`` fill (rows added in the browser
+    must come back on a refused save, or what was typed in them is lost)."""
+    counts = {"team": 0, "target": 0, "milestone": 0}
+    for key in values:
+        match = re.match(r"^(team|target|milestone)-(\d+)-", key)
+        if match:
+            counts[match.group(1)] = max(counts[match.group(1)], int(match.group(2)) + 1)
+    return counts
+
+
 def _edit_page(app, values, errors, status=200):
     return render_template(
         "applications/edit.html",
         app=app,
         values=values,
         errors=errors,
+        rows=_row_counts(values),
         stations=db.session.scalars(select(Station).order_by(Station.name)).all(),
         parks=db.session.scalars(select(HighTechPark).order_by(HighTechPark.name)).all(),
         governments=db.session.scalars(

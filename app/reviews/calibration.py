@@ -164,6 +164,8 @@ class _Design:
 
     def predict(self, quality: np.ndarray, lenient: np.ndarray) -> np.ndarray:
         """Return quality + leniency for every row."""
+        if self.n_reviewers == 0:  # one reviewer per group: all are references (leniency 0)
+            return quality[self.apps]
         shift = np.where(self.reviewers >= 0, lenient[np.maximum(self.reviewers, 0)], 0.0)
         return quality[self.apps] + shift
 

@@ -14,6 +14,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.reviews.rubric import Rubric
@@ -71,7 +72,9 @@ class ExpertForm(FlaskForm):
 
 class RelationForm(FlaskForm):
     org_name = StringField(_l("关联单位"), validators=[DataRequired(), Length(max=200)])
-    kind = SelectField(_l("关系类型"), choices=[(k, RELATION_LABELS[k]) for k in RELATION_KINDS])
+    kind = SelectField(
+        _l("关系类型"), choices=[SelectChoice(k, RELATION_LABELS[k]) for k in RELATION_KINDS]
+    )
     since = DateField(_l("起始日期"), validators=[Optional()])
     until = DateField(_l("结束日期（仍在持续可不填）"), validators=[Optional()])
     note = StringField(_l("说明"), validators=[Optional(), Length(max=300)])

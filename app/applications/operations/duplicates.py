@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import replace
 
 from flask import current_app
 from sqlalchemy import delete, or_, select
 
-from app.applications.models import Application, DuplicateFlag
+from app.applications.models import Application, DuplicateFlag, MilestonePlan
 from app.applications.operations.common import require, text_of
 from app.applications.permissions import can_check
 from app.applications.similarity import find_similar
@@ -22,13 +23,33 @@ def _threshold() -> float:
     return float(current_app.config.get("DUPLICATE_THRESHOLD", 0.5))
 
 
+def _texts(*criteria) -> dict[int, str]:
+    """``text_of`` of every application matching ``criteria``, from two column queries.
+
+    Comparing one application with a whole call reads every other one's prose;
+    plain columns instead of ORM objects (with their joined call and society and
+    lazy milestones) keep that to two queries and little hydration.
+    """
+    a, m = Application.__table__, MilestonePlan.__table__
+    deliverables: dict[int, list[str]] = defaultdict(list)
+    for app_id, text in db.session.execute(
+        select(m.c.application_id, m.c.deliverables)
+        .join(a, a.c.id == m.c.application_id)
+        .where(*criteria)
+        .order_by(m.c.application_id, m.c.seq)
+    ):
+        deliverables[app_id].append(text or "")
+    out = {}
+    for app_id, title, summary, objectives in db.session.execute(
+        select(a.c.id, a.c.title, a.c.summary, a.c.objectives).where(*criteria).order_by(a.c.id)
+    ):
+        parts = [title or "", summary or "", objectives or "", *deliverables[app_id]]
+        out[app_id] = "\n".join(p for p in parts if p)
+    return out
+
+
 def _past_awarded(call_id: int) -> dict[int, str]:
-    rows = db.session.scalars(
-        select(Application).where(
-            Application.call_id != call_id, Application.state == ApplicationState.AWARDED
-        )
-    ).all()
-    return {a.id: text_of(a) for a in rows}
+    return _texts(Application.call_id != call_id, Application.state == ApplicationState.AWARDED)
 
 
 def _store(call_id: int, pairs) -> list[DuplicateFlag]:
@@ -60,16 +81,11 @@ def check_application(app: Application, *, actor) -> list[DuplicateFlag]:
     Run automatically when the society endorses. Replaces this
     application's earlier flags. Audited as ``application.duplicate_check``.
     """
-    others = {
-        a.id: text_of(a)
-        for a in db.session.scalars(
-            select(Application).where(
-                Application.call_id == app.call_id,
-                Application.id != app.id,
-                Application.state.in_(SUBMITTED_STATES),
-            )
-        )
-    }
+    others = _texts(
+        Application.call_id == app.call_id,
+        Application.id != app.id,
+        Application.state.in_(SUBMITTED_STATES),
+    )
     past = _past_awarded(app.call_id)
     pairs = find_similar({app.id: text_of(app)}, {**others, **past}, _threshold())
     db.session.execute(
@@ -99,14 +115,7 @@ def check_call(call, *, actor) -> list[DuplicateFlag]:
     Audited as ``call.duplicate_check`` with the flagged pairs and scores.
     """
     require(can_check(actor))
-    docs = {
-        a.id: text_of(a)
-        for a in db.session.scalars(
-            select(Application).where(
-                Application.call_id == call.id, Application.state.in_(SUBMITTED_STATES)
-            )
-        )
-    }
+    docs = _texts(Application.call_id == call.id, Application.state.in_(SUBMITTED_STATES))
     pairs = find_similar(docs, _past_awarded(call.id), _threshold()) if docs else []
     db.session.execute(delete(DuplicateFlag).where(DuplicateFlag.call_id == call.id))
     flags = _store(call.id, pairs)

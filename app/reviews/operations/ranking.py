@@ -8,6 +8,7 @@ from decimal import Decimal
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from app.applications.models import Application
 from app.audit import trail
@@ -36,6 +37,8 @@ def submitted_of(call_id: int) -> list[ReviewAssignment]:
             select(ReviewAssignment)
             .where(ReviewAssignment.call_id == call_id, ReviewAssignment.state == "submitted")
             .order_by(ReviewAssignment.application_id, ReviewAssignment.id)
+            # Every sheet's scores and vetoes are read: two queries, not two per sheet.
+            .options(selectinload(ReviewAssignment.scores), selectinload(ReviewAssignment.vetoes))
         )
     )
 
@@ -43,8 +46,11 @@ def submitted_of(call_id: int) -> list[ReviewAssignment]:
 def totals_and_vetoes(rows: list[ReviewAssignment]) -> tuple[list[ReviewTotal], list[VetoMark]]:
     """Each sheet's total recomputed from its scores on its pinned rubric, and its vetoes."""
     totals, marks = [], []
+    rubrics: dict[int, Rubric] = {}  # one lookup per snapshot, not one per sheet
     for r in rows:
-        rubric = rubric_of(r.rubric_snapshot_id)
+        if r.rubric_snapshot_id not in rubrics:
+            rubrics[r.rubric_snapshot_id] = rubric_of(r.rubric_snapshot_id)
+        rubric = rubrics[r.rubric_snapshot_id]
         scores = {s.criterion_key: None if s.score is None else Decimal(s.score) for s in r.scores}
         totals.append(
             ReviewTotal(str(r.application_id), str(r.expert_id), review_total(rubric, scores))

@@ -32,7 +32,7 @@
       var rowTotal = 0;
       row.querySelectorAll("input[data-source]").forEach(function (input) {
         var fen = toFen(input.value);
-        input.classList.toggle("is-invalid", fen === null);
+        var overCap = false;
         if (fen === null) { problems.push("金额格式不正确：" + input.value); fen = 0; }
         totals[input.getAttribute("data-source")] += fen;
         rowTotal += fen;
@@ -40,9 +40,12 @@
           if (row.getAttribute("data-line") === "indirect") { indirect += fen; } else { direct += fen; }
           var lineCap = parseInt(row.getAttribute("data-cap"), 10);
           if (lineCap && fen > lineCap) {
+            overCap = true;
             problems.push(row.querySelector("th").firstChild.textContent.trim() + "超过科目上限 " + yuan(lineCap) + " 元");
           }
         }
+        // The field itself is marked too, not only the list under the table.
+        input.classList.toggle("is-invalid", toFen(input.value) === null || overCap);
       });
       row.querySelector("[data-row-total]").textContent = yuan(rowTotal);
     });
