@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements.txt
 compile-messages: venv
 	$(VENV)/bin/pybabel compile -d app/translations
 
-# Browser tests need Chromium and a CJK font; PDF checks need pdftotext.
+# Browser tests need Chromium and a CJK font; PDF checks need pdftotext; the xlsx check LibreOffice.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
@@ -30,6 +30,13 @@ system-deps:
 	    echo "installing$$missing"; apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing Debian packages:$$missing (install them as root)"; exit 1; fi; \
+	fi
+	@if ! command -v soffice >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing libreoffice-calc-nogui"; apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	      libreoffice-calc-nogui >/dev/null; \
+	  else echo "LibreOffice missing: the xlsx round-trip check will be skipped"; fi; \
 	fi
 
 run: venv compile-messages
