@@ -40,6 +40,8 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Behind a reverse proxy: 1 trusts its X-Forwarded-For/-Proto/-Host (docs/deployment.md).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0") or 0)
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT_PER_IP = "30 per minute"
     LOGIN_LIMIT_PER_ACCOUNT = "10 per 5 minutes"
@@ -47,6 +49,8 @@ class Config:
     LOGIN_LOCKOUT_MINUTES = 15
     PASSWORD_MIN_LENGTH = 10
     PASSWORD_RESET_MAX_AGE = 3600
+    # Roles that must use the TOTP second factor (app/accounts/mfa.py); none by default.
+    MFA_REQUIRED_ROLES: tuple[str, ...] = ()
     MAIL_SERVER = os.environ.get("MAIL_SERVER")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
     MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
@@ -78,6 +82,15 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     HSTS = True
     PREFERRED_URL_SCHEME = "https"
+    MFA_REQUIRED_ROLES = (
+        "officer",
+        "approver",
+        "finance",
+        "auditor",
+        "audit_admin",
+        "admin",
+        "security_admin",
+    )
     SQLALCHEMY_DATABASE_URI = _database_url(None)
 
 

@@ -103,3 +103,7 @@ class OrganisationForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = StringField(_l("理由"), validators=[Optional(), Length(max=500)])
+
+
+class MfaCodeForm(FlaskForm):
+    code = StringField(_l("验证码（6位数字）"), validators=[DataRequired(), Length(max=10)])

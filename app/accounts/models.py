@@ -79,13 +79,21 @@ class User(UserMixin, db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+    # TOTP second factor (app/accounts/mfa.py): the secret is stored encrypted, never audited.
+    totp_secret: Mapped[str | None] = mapped_column(String(300))
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)  # a code is used only once
+    mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    mfa_exempt: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     org: Mapped[Organisation] = relationship(lazy="joined")
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", lazy="selectin", cascade="all, delete-orphan"
     )
 
-    __table_args__ = (CheckConstraint("locale IN ('zh_CN', 'en')", name="locale_valid"),)
+    __table_args__ = (
+        CheckConstraint("locale IN ('zh_CN', 'en')", name="locale_valid"),
+        CheckConstraint("NOT mfa_enabled OR totp_secret IS NOT NULL", name="mfa_has_secret"),
+    )
 
     def get_id(self) -> str:
         """Flask-Login id carrying the session version, so old sessions stop working."""

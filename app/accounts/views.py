@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, or_, select
 
+from app.accounts import mfa
 from app.accounts import operations as ops
 from app.accounts.forms import (
     ORG_KIND_LABELS,
@@ -33,6 +34,7 @@ from app.accounts.forms import (
     UserForm,
 )
 from app.accounts.models import Organisation, User
+from app.core import clock
 from app.core.errors import DomainError
 from app.core.forms import page_args, show_error
 from app.core.permissions import AUTHENTICATED, PUBLIC, requires
@@ -51,6 +53,9 @@ def _safe_next(target: str | None) -> str:
         return url_for("home.index")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("home.index")
+    # Browsers read "/\evil" as "//evil"; control characters are stripped before parsing.
+    if "\\" in target or not target.isprintable():
         return url_for("home.index")
     return target
 
@@ -74,9 +79,22 @@ def login():
             flash(err.message, "danger")
             return render_template("accounts/login.html", form=form), 401
         db.session.commit()
+        target = _safe_next(request.args.get("next"))
+        if user.mfa_enabled:  # the password was the first step; the code comes next
+            session["mfa_pending"] = {
+                "user": user.id,
+                "version": user.session_version,
+                "next": target,
+                "at": int(clock.now().timestamp()),
+                "tries": 0,
+            }
+            return redirect(url_for("accounts.mfa_verify"))
         login_user(user)
         session["locale"] = user.locale
-        return redirect(_safe_next(request.args.get("next")))
+        if mfa.required(user):
+            flash(_("您的岗位必须启用两步验证，请先完成设置。"), "warning")
+            return redirect(url_for("accounts.mfa_setup"))
+        return redirect(target)
     status = 400 if request.method == "POST" else 200
     return render_template("accounts/login.html", form=form), status
 
@@ -359,3 +377,6 @@ def end_user_sessions(user_id):
     db.session.commit()
     flash(_("该用户的所有会话已结束。"), "success")
     return redirect(url_for("accounts.security_users"))
+
+
+from app.accounts import mfa_views as _mfa_views  # noqa: E402, F401  (routes join bp)

@@ -94,7 +94,8 @@ def security_headers(response):
     if getattr(g, "request_id", None):
         response.headers["X-Request-ID"] = g.request_id
     if request.endpoint != "static":
-        response.headers.setdefault("Cache-Control", "no-store")
+        # Forced, not defaulted: send_file sets "no-cache", which lets attachments be stored.
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

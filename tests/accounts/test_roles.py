@@ -129,3 +129,50 @@ def test_admin_cannot_open_the_security_pages(app, session):
     assert client.get("/admin/users").status_code == 200
     assert client.get("/security/users").status_code == 403
     assert client.get("/audit/events").status_code == 403
+
+
+# 三员分立 through the pages: each of the three may do only its own work.
+_WORK = {
+    "admin": [
+        ("POST", "/admin/users/new", {"email": "n@test.cn", "name": "新", "roles": "officer"}),
+        ("POST", "/admin/users/{target}/enabled", {"enabled": "0"}),
+        ("POST", "/admin/orgs/new", {"name": "新单位", "kind": "society"}),
+    ],
+    "security_admin": [
+        ("POST", "/security/users/{target}/roles", {"roles": "auditor"}),
+        ("POST", "/security/users/{target}/unlock", {}),
+        ("POST", "/security/users/{target}/sessions", {}),
+        ("POST", "/security/users/{target}/mfa", {"reason": "x"}),
+        ("GET", "/security/users", None),
+    ],
+    "audit_admin": [
+        ("GET", "/audit/events", None),
+        ("GET", "/audit/downloads/trail.csv", None),
+        ("POST", "/audit/downloads/bundle", {}),
+    ],
+}
+
+
+@pytest.mark.parametrize("role", sorted(_WORK))
+def test_none_of_the_three_can_do_anothers_work_through_the_pages(app, session, role):
+    from sqlalchemy import func
+
+    actor = factories.user(role)
+    target = factories.user("officer")
+    session.commit()
+    client = app.test_client()
+    login(client, actor)
+    events = session.scalar(select(func.count(AuditEvent.seq)))
+    version, roles = target.session_version, target.role_names
+    for other, work in _WORK.items():
+        if other == role:
+            continue
+        for method, path, data in work:
+            path = path.format(target=target.id)
+            answer = client.get(path) if method == "GET" else post(client, path, data)
+            assert answer.status_code == 403, (role, method, path, answer.status_code)
+    session.expire_all()
+    target = session.get(User, target.id)
+    assert (target.session_version, target.role_names, target.is_enabled) == (version, roles, True)
+    new = session.scalars(select(AuditEvent.action).where(AuditEvent.seq > events)).all()
+    assert set(new) <= {"permission.denied"} and new, new  # refusals only, each recorded

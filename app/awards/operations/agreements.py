@@ -169,7 +169,8 @@ def update_agreement(agreement: TaskAgreement, data: dict, *, actor, expected_ve
     require(can_edit_agreement(actor, agreement))
     agreement = lock(TaskAgreement, agreement)
     require(can_edit_agreement(actor, agreement))
-    if expected_version is not None and int(expected_version) != agreement.version:
+    # Compared as text: a tampered or empty version is stale (409), never a 500.
+    if expected_version is not None and str(expected_version) != str(agreement.version):
         raise Conflict(_("任务书已被他人修改，请刷新后重试。"))
     changed = []
     if "fund" in data:
