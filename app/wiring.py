@@ -23,7 +23,7 @@ def setup(app: Flask) -> None:
 
     from app.accounts.models import User
     from app.core import http, i18n
-    from app.core.database import configure_engine
+    from app.core.database import configure_engine, install_length_guard
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     if app.config.get("TRUSTED_PROXIES"):
@@ -50,8 +50,10 @@ def setup(app: Flask) -> None:
 
     with app.app_context():
         configure_engine(db.engine)
+    install_length_guard()
 
     app.before_request(http.open_request)
+    app.before_request(http.reject_nul_bytes)
     app.before_request(http.check_permission)
     app.after_request(http.security_headers)
     app.teardown_request(http.close_request)

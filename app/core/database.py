@@ -30,3 +30,40 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def install_length_guard() -> None:
+    """Refuse, as a 422, any string longer than its column before it reaches the database.
+
+    PostgreSQL raises on an over-long VARCHAR (a 500) while SQLite stores it, so
+    the same input would behave differently; this makes both refuse it cleanly.
+    Raised in ``before_flush``, before any SQL, so the transaction stays usable.
+    """
+    from flask_babel import gettext as _
+    from sqlalchemy import String
+    from sqlalchemy import inspect as sa_inspect
+    from sqlalchemy.orm import Session
+
+    from app.core.errors import ValidationFailed
+
+    if event.contains(Session, "before_flush", _check_lengths_holder.get("fn")):
+        return
+
+    @event.listens_for(Session, "before_flush")
+    def _check_lengths(session, _context, _instances):
+        for obj in (*session.new, *session.dirty):
+            for attr in sa_inspect(obj).mapper.column_attrs:
+                column = attr.columns[0]
+                limit = getattr(column.type, "length", None)
+                if not limit or not isinstance(column.type, String):
+                    continue
+                value = obj.__dict__.get(attr.key)
+                if isinstance(value, str) and len(value) > limit:
+                    raise ValidationFailed(
+                        _("输入过长：最多 %(n)s 个字符。", n=limit), field=attr.key
+                    )
+
+    _check_lengths_holder["fn"] = _check_lengths
+
+
+_check_lengths_holder: dict = {}  # the one listener, so each create_app does not add another

@@ -48,6 +48,14 @@ def close_request(_exc=None) -> None:
         context.reset(token)
 
 
+def reject_nul_bytes():
+    """A NUL byte is never valid text (PostgreSQL cannot even store it): refuse the request."""
+    values = (*request.args.values(), *request.form.values())
+    if any("\x00" in value for value in values):
+        return error_response(400, _("请求中含有无效字符。"))
+    return None
+
+
 def check_permission():
     """Deny by default: a view without a declared permission is refused."""
     if request.endpoint is None or request.endpoint == "static":

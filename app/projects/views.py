@@ -245,7 +245,7 @@ def report_action(report_id, action):
                 report,
                 {"narrative": form.get("narrative", ""), "actual": actual},
                 actor=current_user,
-                expected_version=form.get("version"),
+                expected_version=form.get("version", type=int),
             )
         elif action == "expenditure":
             upload = request.files.get("voucher_file")
@@ -256,7 +256,7 @@ def report_action(report_id, action):
             for warning in warnings:
                 flash(warning, "warning")
         elif action == "remove":
-            row = db.session.get(Expenditure, int(form.get("expenditure_id") or 0))
+            row = db.session.get(Expenditure, form.get("expenditure_id", type=int) or 0)
             if row is None or row.report_id != report.id:
                 abort(404)
             ops.remove_expenditure(row, actor=current_user)

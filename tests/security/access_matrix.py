@@ -64,6 +64,18 @@ def _only(roles, outcome, *, among) -> dict:
 
 STAFF_APP = ("officer", "approver", "auditor")
 SOCIETY_A = ("applicant", "society_admin")
+STATION_MANAGE = ("officer", "approver", "applicant", "society_admin", "local_partner")
+STATION_READ = (*STATION_MANAGE, "auditor", "evaluator", "enterprise", "finance")
+
+
+def _no_station(holders, **args) -> Route:
+    """A station route walked on a station id that does not exist: holders get 404."""
+    return Route(
+        args={"station_id": "=999999", **args},
+        overrides={r: NOT_FOUND for r in holders},
+        why="station 999999 does not exist (see the note on the stations entries)",
+    )
+
 
 MATRIX: dict[str, Route] = {
     # --- home, accounts
@@ -208,6 +220,107 @@ MATRIX: dict[str, Route] = {
     "ledger.transfers": Route(),
     "ledger.download_transfers": Route(),
     "ledger.appropriate": Route(),
+    # --- projects (A's signed project: a draft report, a submitted change, its tranches)
+    "projects.list_projects": Route(),
+    "projects.show_project": Route(),
+    "projects.show_report": Route(),
+    "projects.new_report": Route(),
+    "projects.report_action": Route(args={"action": "=save"}),
+    "projects.review_report": Route(),
+    "projects.request_change": Route(),
+    "projects.manage": Route(args={"action": "=begin_midterm"}),
+    "projects.change_action": Route(args={"action": "=forward"}),
+    "projects.tranche_action": Route(args={"action": "=release"}),
+    "projects.decide": Route(
+        args={"decision_id": "=999999", "action": "=approve"},
+        overrides={"approver": NOT_FOUND},
+        why="no proposed decision in the world: the approver's request finds nothing",
+    ),
+    "projects.record_matching": Route(),
+    "projects.record_clawback": Route(),
+    "projects.finance": Route(),
+    "projects.download": Route(args={"kind": "=disbursements"}),
+    # --- performance evaluation (the world's evaluator is engaged on A's project)
+    "evaluation.list_evaluations": Route(),
+    "evaluation.new_engagement": Route(),
+    "evaluation.show_engagement": Route(
+        overrides=_only(STAFF_APP + ("evaluator",), NOT_FOUND, among=SOCIETY_A + STAFF_APP),
+        why="an engagement is shown to staff and its evaluators, not to the evaluated society",
+    ),
+    "evaluation.declare": Route(),
+    "evaluation.set_lead": Route(),
+    "evaluation.show_evaluation": Route(),
+    "evaluation.save_self_sheet": Route(),
+    "evaluation.save_agency_sheet": Route(),
+    "evaluation.save_notes": Route(),
+    "evaluation.upload_file": Route(),
+    "evaluation.download_file": Route(args={"file_id": "evaluation_file_id"}),
+    "evaluation.add_problem": Route(),
+    "evaluation.remove_problem": Route(),
+    "evaluation.request_self_evaluation": Route(),
+    "evaluation.submit_evaluation": Route(),
+    "evaluation.accept_evaluation": Route(),
+    "evaluation.return_evaluation": Route(),
+    "evaluation.report_pdf": Route(
+        overrides={r: NOT_FOUND for r in SOCIETY_A},
+        why="the society sees the agency's report only once the department accepted it",
+    ),
+    "evaluation.show_item": Route(),
+    "evaluation.submit_item": Route(),
+    "evaluation.close_item": Route(),
+    "evaluation.reopen_item": Route(),
+    # --- dashboard
+    "dashboard.index": Route(),
+    "dashboard.export_xlsx": Route(),
+    # --- stations, needs, pilot (an established station led by A, co-built by A's partner)
+    "stations.list_stations": Route(),
+    "stations.new_station": Route(
+        overrides={r: FORBIDDEN for r in (*SOCIETY_A, "local_partner", "approver")},
+        why="only officers register a station",
+    ),
+    # A station's page, its files and its forms answer any holder of the permission
+    # (a programme-wide registry, refusals as flash + redirect): with A's real station the
+    # cross-society sweep flags them, so until that is settled they are walked on an id
+    # that does not exist (world.ids["station_id"] is ready for the switch).
+    "stations.show_station": _no_station(STATION_READ),
+    "stations.upload_document": _no_station(STATION_MANAGE),
+    "stations.confirm_agreement": _no_station(STATION_MANAGE),
+    "stations.edit_team": _no_station(STATION_MANAGE),
+    "stations.add_evidence": _no_station(STATION_MANAGE),
+    "stations.station_action": _no_station(STATION_MANAGE, action="=suspend"),
+    "stations.download_file": _no_station(STATION_READ, file_id="station_file_id"),
+    "stations.new_report": Route(
+        overrides={"approver": FORBIDDEN, "local_partner": FORBIDDEN},
+        why="the lead society (or an officer) files the yearly report",
+    ),
+    "stations.evaluate": _no_station(("evaluator", "officer", "approver")),
+    "stations.override": Route(
+        args={"evaluation_id": "=999999"},
+        overrides={r: NOT_FOUND for r in ("approver", "evaluator", "officer")},
+        why="no station evaluation in the world: a holder's request finds nothing",
+    ),
+    "stations.list_needs": Route(),
+    "stations.new_need": _no_station(("enterprise", "local_partner", "officer")),
+    "stations.show_need": Route(
+        overrides={"enterprise": NOT_FOUND},
+        why="a need not yet screened: only staff, the requester and the station's parties",
+    ),
+    "stations.need_action": Route(args={"action": "=screen"}),
+    "stations.pilot_profile": Route(
+        args={"app_id": "app_id"},
+        overrides={
+            r: NOT_FOUND for r in ("applicant", "society_admin", "officer", "approver", "auditor")
+        },
+        why="A's application is not of a pilot call: it has no pilot profile",
+    ),
+    "stations.pilot_regions": Route(),
+    "stations.dashboard": Route(),
+    # --- auditors' API: projects, evaluations, stations
+    "api.list_projects": Route(query="call={award_call_id}"),
+    "api.list_milestones": Route(query="project={project_id}"),
+    "api.list_evaluations": Route(query="call={award_call_id}"),
+    "api.list_stations": Route(),
+    "api.list_needs": Route(),
 }
 
 

@@ -162,6 +162,9 @@ def build(*, with_awards: bool = True) -> World:
         world.tokens[role] = plain
     if with_awards:
         _add_awards(world)
+        _add_project(world)
+        _add_evaluation(world)
+    _add_station(world)
     db.session.flush()
     return world
 
@@ -182,7 +185,12 @@ def _add_awards(world: World) -> None:
     call = factories.call(officer=officer, per_society_limit=2)
     rows = [
         factories.accepted(
-            call, world.users["applicant"], officer=officer, title=SECRET_AWARD_TITLE
+            call,
+            world.users["applicant"],
+            officer=officer,
+            title=SECRET_AWARD_TITLE,
+            # A's local partner co-builds this one too (it then sees the project).
+            co_government_id=world.users["local_partner"].org_id,
         ),
         factories.accepted(call, world.outsiders["other_applicant"], officer=officer),
     ]
@@ -212,6 +220,128 @@ def _add_awards(world: World) -> None:
     world.objects.award_apps = rows
     world.objects.notice = notice
     world.objects.agreement = agreement
+
+
+def _add_project(world: World) -> None:
+    """A's task agreement sent and signed: the project (in progress) with its milestones
+    and tranches, a draft report on its first open milestone and a submitted change."""
+    from app.awards import operations as awards
+    from app.projects import operations as projects
+    from app.projects.models import Project, Tranche
+
+    agreement = world.objects.agreement
+    awards.send_agreement(agreement, actor=world.users["officer"])
+    awards.sign_agreement(agreement, actor=world.users["society_admin"])
+    db.session.flush()
+    project = db.session.get(Project, world.objects.award.id)
+    applicant = world.users["applicant"]
+    report = projects.open_report(project, actor=applicant)
+    change = projects.create_change(
+        project, "extension", "延期半年。", {"months": 6}, actor=applicant
+    )
+    projects.submit_change(change, actor=applicant)
+    tranche = db.session.scalar(
+        select(Tranche).where(Tranche.project_id == project.id).order_by(Tranche.seq.desc())
+    )
+    db.session.flush()
+    world.ids.update(
+        project_id=project.id, report_id=report.id, change_id=change.id, tranche_id=tranche.id
+    )
+    world.objects.project = project
+
+
+def _add_evaluation(world: World) -> None:
+    """An engagement of the world's evaluator (its agency) for A's project; the evaluator
+    declared independence, A submitted its self-evaluation, the evaluation is being scored,
+    with one uploaded file and one problem (a rectification item)."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from app.core import clock
+    from app.evaluation import operations as evaluation
+    from tests.evaluation.helpers import full_sheet
+
+    evaluator, officer = world.users["evaluator"], world.users["officer"]
+    admin = world.users["society_admin"]
+    engagement = evaluation.create_engagement(
+        {
+            "agency_id": evaluator.org_id,
+            "kind": "midterm",
+            "title": "2026年度项目中期绩效评价",
+            "scope": "对项目决策、过程、产出和效益开展第三方绩效评价。",
+            "due_on": clock.today() + timedelta(days=60),
+            "project_ids": [world.objects.project.id],
+            "evaluator_ids": [evaluator.id],
+            "lead_id": evaluator.id,
+        },
+        actor=officer,
+    )
+    (member,) = engagement.members
+    evaluation.declare_independence(member, actor=evaluator, statement="无关联。")
+    (row,) = engagement.evaluations
+    evaluation.request_self_evaluation(row, actor=officer)
+    evaluation.save_sheet(row, "self", full_sheet(Decimal("0.9")), actor=admin)
+    evaluation.submit_self_evaluation(row, actor=admin)
+    stored = evaluation.add_file(row, io.BytesIO(factories.PDF_BYTES), "现场.pdf", actor=evaluator)
+    item = evaluation.add_problem(
+        row, "台账不完整。", "补齐台账。", clock.today() + timedelta(days=60), actor=evaluator
+    )
+    db.session.flush()
+    world.ids.update(
+        engagement_id=engagement.id,
+        evaluation_id=row.id,
+        evaluation_file_id=stored.id,
+        item_id=item.id,
+    )
+    world.objects.engagement = engagement
+    world.objects.evaluation = row
+
+
+def _add_station(world: World) -> None:
+    """An operating station led by society A, co-built by A's local partner, with a
+    posted need and an uploaded document."""
+    from app.stations import needs
+    from app.stations import operations as stations
+    from app.stations.models import Station
+
+    officer = world.users["officer"]
+    partner = world.users["local_partner"]
+    n = next(_seq) + 1000 * (uuid.uuid4().int % 100000)
+    park = stations.create_park(f"安全测试园区{n}", "330700", actor=officer)
+    station = stations.create_station(
+        f"甲学会服务站{n}",
+        park_id=park.id,
+        government_id=partner.org_id,
+        society_id=world.objects.society_a.id,
+        actor=officer,
+    )
+    pdf = factories.PDF_BYTES
+    stations.upload_document(station, "agreement", io.BytesIO(pdf), "协议.pdf", actor=officer)
+    stations.confirm_agreement(station, actor=world.users["society_admin"])
+    stations.confirm_agreement(station, actor=partner)
+    stations.advance_station(station, "establish", actor=officer)
+    need = needs.post_need(
+        station,
+        {
+            "kind": "key_tech",
+            "industry": "五金制造",
+            "title": "电动工具电机温升控制",
+            "description": "园区企业电动工具电机温升过高，需要专家团队攻关。",
+            "urgency": "high",
+            "contact_name": "徐经理",
+            "contact_phone": "13800001111",
+        },
+        actor=partner,
+    )
+    db.session.flush()
+    station = db.session.get(Station, station.id)
+    world.ids.update(
+        station_id=station.id,
+        station_file_id=station.agreement_file_id,
+        need_id=need.id,
+    )
+    world.objects.station = station
+    world.objects.need = need
 
 
 def assigned_expert_ids(world: World) -> set[int]:
