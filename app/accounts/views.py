@@ -34,6 +34,7 @@ from app.accounts.forms import (
     UserForm,
 )
 from app.accounts.models import Organisation, User
+from app.accounts.permissions import can_manage_users
 from app.core import clock
 from app.core.errors import DomainError
 from app.core.forms import page_args, show_error
@@ -269,6 +270,25 @@ def set_user_enabled(user_id):
         ops.set_enabled(user, enable, actor=current_user, reason=form.reason.data or None)
         db.session.commit()
         flash(_("账号已启用。") if enable else _("账号已停用，其所有会话已结束。"), "success")
+    return redirect(url_for("accounts.list_users"))
+
+
+@bp.route("/admin/users/<int:user_id>/erase", methods=["POST"])
+@requires("users.manage")
+def erase_user(user_id):
+    """Erase a person's personal data (the audit chain keeps only their id)."""
+    user = db.get_or_404(User, user_id)
+    decision = can_manage_users(current_user, user)
+    if not decision:
+        flash(decision.reason, "danger")
+        return redirect(url_for("accounts.list_users")), 303
+    try:
+        ops.erase_person(user, actor=current_user, reason=request.form.get("reason", ""))
+    except DomainError as err:
+        flash(err.message, "danger")
+        return redirect(url_for("accounts.list_users")), 303
+    db.session.commit()
+    flash(_("该用户的个人信息已删除，审计链仍然完整。"), "success")
     return redirect(url_for("accounts.list_users"))
 
 

@@ -30,3 +30,19 @@ def test_erase_needs_a_reason(app, session):
     result = app.test_cli_runner().invoke(args=["people", "erase", str(person.id), "--reason", " "])
     assert result.exit_code != 0
     assert session.get(User, person.id).erased_at is None
+
+
+def test_admin_erases_a_person_from_the_users_page(client, session):
+    from tests.conftest import login, post
+
+    admin = factories.user("admin")
+    person = factories.user("applicant", name="李四")
+    login(client, admin)
+    refused = post(client, f"/admin/users/{person.id}/erase", {"reason": ""})
+    assert refused.status_code == 303 and session.get(User, person.id).erased_at is None
+    done = post(client, f"/admin/users/{person.id}/erase", {"reason": "离职且本人申请"})
+    assert done.status_code == 302
+    assert session.get(User, person.id).name != "李四"
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "person.erase"))
+    assert event.actor_id == admin.id and event.reason == "离职且本人申请"
+    assert verify_chain()[0] is None

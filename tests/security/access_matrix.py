@@ -95,6 +95,7 @@ MATRIX: dict[str, Route] = {
     "accounts.list_users": Route(),
     "accounts.new_user": Route(),
     "accounts.set_user_enabled": Route(),
+    "accounts.erase_user": Route(),
     "accounts.list_orgs": Route(),
     "accounts.new_org": Route(),
     "accounts.security_users": Route(),
