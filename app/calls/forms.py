@@ -19,13 +19,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.calls.models import DEFAULT_ATTACHMENTS, DEFAULT_BUDGET_LINES, DEFAULT_CATEGORIES
 from app.calls.states import CATEGORY_LABELS, KIND_LABELS, KINDS
 from app.core import clock
 from app.core.errors import ValidationFailed
+from app.core.forms import NumberRange
 from app.core.money import format_yuan, parse_fen
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import wtforms.validators
 from flask import flash
 
 from app.core.errors import DomainError
@@ -30,3 +31,13 @@ def page_args(request, default_size: int = 50) -> tuple[int, int]:
     except ValueError:
         size = default_size
     return page, size
+
+
+class NumberRange(wtforms.validators.NumberRange):
+    """WTForms' NumberRange that refuses, rather than crashes on, an integer too large
+    for a float (it calls ``math.isnan`` on the value: ``OverflowError`` past ~1e308)."""
+
+    def __call__(self, form, field):
+        if isinstance(field.data, int) and abs(field.data) > 2**53:
+            field.data = None
+        super().__call__(form, field)

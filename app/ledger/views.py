@@ -21,12 +21,12 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from app.audit import trail
 from app.core import clock
 from app.core.errors import DomainError
-from app.core.forms import page_args, show_error
+from app.core.forms import NumberRange, page_args, show_error
 from app.core.money import parse_fen
 from app.core.permissions import requires
 from app.extensions import db

@@ -15,8 +15,9 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
+from app.core.forms import NumberRange
 from app.reviews.rubric import Rubric
 from app.reviews.states import RELATION_KINDS, RELATION_LABELS
 

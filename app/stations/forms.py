@@ -7,22 +7,13 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from app.core.errors import ValidationFailed
+from app.core.forms import NumberRange
 from app.core.money import parse_fen
 from app.stations.models import REPORT_COUNTS
 from app.stations.states import NEED_KINDS, URGENCIES
-
-
-class _NumberRange(NumberRange):
-    """NumberRange that refuses, rather than crashes on, an integer too large for a float
-    (wtforms calls ``math.isnan`` on the value: ``OverflowError`` past ~1e308)."""
-
-    def __call__(self, form, field):
-        if isinstance(field.data, int) and abs(field.data) > 2**53:
-            field.data = None
-        super().__call__(form, field)
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -93,7 +84,7 @@ class EvidenceForm(FlaskForm):
 
 
 class ReportForm(FlaskForm):
-    year = IntegerField(_l("报告年度"), validators=[DataRequired(), _NumberRange(2000, 2100)])
+    year = IntegerField(_l("报告年度"), validators=[DataRequired(), NumberRange(2000, 2100)])
     needs_collected = StringField(REPORT_LABELS["needs_collected"])
     needs_solved = StringField(REPORT_LABELS["needs_solved"])
     experts_stationed = StringField(REPORT_LABELS["experts_stationed"])
