@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from flask import g, has_app_context
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -26,6 +27,12 @@ from app.extensions import db, limiter
 # so they use the same algorithm at its cheapest (verification reads the cost from the hash).
 _accounts_ops._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
 _accounts_ops._DUMMY_HASH = _accounts_ops._hasher.hash("not-a-password")
+
+# `make test` runs the same generated examples every time, so a green suite stays green;
+# `make soak` (SOAK=1) explores new ones.
+hypothesis_settings.register_profile("repeatable", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile("explore" if os.environ.get("SOAK") else "repeatable")
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 ON_POSTGRES = bool(PG_URL)
