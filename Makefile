@@ -49,6 +49,7 @@ run: venv compile-messages
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/bandit -q -r app -c pyproject.toml
 
 test: venv system-deps compile-messages lint
 	$(VENV)/bin/pytest
@@ -57,11 +58,41 @@ test: venv system-deps compile-messages lint
 	  $(VENV)/bin/pytest -m "not e2e" || exit 1; \
 	else echo "TEST_DATABASE_URL not set: PostgreSQL pass skipped"; fi
 
+# The long runs: 200 server kills, >= 10,000 fuzzed requests (tests/security, SOAK=1).
+soak: venv compile-messages
+	SOAK=1 $(VENV)/bin/pytest tests/security/test_crash.py tests/security/test_fuzz.py
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  SOAK=1 $(VENV)/bin/pytest tests/security/test_fuzz.py tests/security/test_concurrency.py; fi
+
+# Known vulnerabilities in the pinned requirements (needs the network to PyPI).
+audit: venv
+	$(VENV)/bin/pip-audit -r requirements.txt --progress-spinner off
+
 # Extract strings, update both catalogues (zh_CN mirrors the Chinese source text).
 messages: venv
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o app/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i app/translations/messages.pot -d app/translations --ignore-obsolete
 	$(PY) -m app.core.catalogue
+
+# Benchmarks, not part of `make test`: builds the data sets when missing (bench/generate.py),
+# measures, and writes docs/performance.md. BENCH_ARGS=--quick for a shorter run.
+bench: venv compile-messages
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+# gunicorn with production settings against a local PostgreSQL database, for trying the
+# deployment (docs/deployment.md). The secret key is generated once into instance/.
+PROD_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/grants
+WORKERS ?= 4
+serve-prod: venv compile-messages
+	@mkdir -p instance && [ -s instance/prod-secret-key ] || \
+	  $(PY) -c 'import secrets; print(secrets.token_hex(32))' > instance/prod-secret-key
+	set -e; export APP_ENV=production DATABASE_URL="$${DATABASE_URL:-$(PROD_DATABASE_URL)}"; \
+	export SECRET_KEY="$${SECRET_KEY:-$$(cat instance/prod-secret-key)}"; \
+	$(PY) -m bench.createdb "$$DATABASE_URL"; \
+	$(FLASK) db upgrade; \
+	echo "Serving on http://127.0.0.1:$(PORT) ($(WORKERS) gunicorn workers, $$DATABASE_URL)"; \
+	trap 'kill 0' INT TERM EXIT; $(FLASK) worker & \
+	$(VENV)/bin/gunicorn -w $(WORKERS) -b 127.0.0.1:$(PORT) --access-logfile - wsgi:app
 
 clean:
 	rm -rf $(VENV) instance

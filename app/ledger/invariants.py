@@ -195,12 +195,12 @@ def check_audited() -> Fault | None:
         .group_by(ev.c.entity_id)
         .subquery()
     )
+    # min(), not ORDER BY … LIMIT 1: with a LIMIT, PostgreSQL expects an early match and
+    # nests the loop over both sides, which never ends on a healthy ledger of 100,000 rows.
     bad = _scalar(
-        select(T.c.id)
+        select(func.min(T.c.id))
         .outerjoin(events, events.c.entity_id == cast(T.c.id, String))
         .where(func.coalesce(events.c.n, 0) != 1)
-        .order_by(T.c.id)
-        .limit(1)
     )
     if bad is not None:
         return _fault(f"transfer {bad} does not have exactly one audit event")

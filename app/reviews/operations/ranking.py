@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.applications.models import Application
 from app.audit import trail
 from app.calls.models import Call
 from app.core.errors import ValidationFailed
 from app.extensions import db
-from app.reviews.models import Expert, ExpertRating, ReviewAssignment
+from app.reviews.models import Expert, ExpertRating, ReviewAssignment, ReviewScore, ReviewVeto
 from app.reviews.operations.common import require, rubric_of
 from app.reviews.permissions import can_draw
 from app.reviews.rubric import Rubric
@@ -31,16 +34,40 @@ from app.reviews.scoring import (
 
 
 def submitted_of(call_id: int) -> list[ReviewAssignment]:
-    """The call's submitted score sheets, by application then id."""
-    return list(
+    """The call's submitted score sheets, by application then id, with their scores,
+    vetoes, application and expert loaded (a fixed number of queries)."""
+    rows = list(
         db.session.scalars(
             select(ReviewAssignment)
             .where(ReviewAssignment.call_id == call_id, ReviewAssignment.state == "submitted")
             .order_by(ReviewAssignment.application_id, ReviewAssignment.id)
-            # Every sheet's scores and vetoes are read: two queries, not two per sheet.
-            .options(selectinload(ReviewAssignment.scores), selectinload(ReviewAssignment.vetoes))
+            # Scores and vetoes: two queries, not two per sheet. The application and the
+            # expert are loaded once each below instead of joined into every sheet's row
+            # (five sheets per application repeated its JSON columns five times).
+            .options(
+                selectinload(ReviewAssignment.scores),
+                selectinload(ReviewAssignment.vetoes),
+                lazyload(ReviewAssignment.application),
+                lazyload(ReviewAssignment.expert),
+            )
         )
     )
+    apps = {
+        a.id: a
+        for a in db.session.scalars(select(Application).where(Application.call_id == call_id))
+    }
+    wanted = {r.expert_id for r in rows}
+    experts = (
+        {e.id: e for e in db.session.scalars(select(Expert).where(Expert.id.in_(wanted)))}
+        if wanted
+        else {}
+    )
+    for r in rows:
+        if r.application_id in apps:
+            set_committed_value(r, "application", apps[r.application_id])
+        if r.expert_id in experts:
+            set_committed_value(r, "expert", experts[r.expert_id])
+    return rows
 
 
 def totals_and_vetoes(rows: list[ReviewAssignment]) -> tuple[list[ReviewTotal], list[VetoMark]]:
@@ -65,7 +92,7 @@ class RankRow:
 
     application: Application
     ranked: RankedApplication
-    totals: list[tuple[ReviewAssignment, Decimal | None]] = field(default_factory=list)
+    totals: list[tuple[SheetRef, Decimal | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -79,31 +106,94 @@ class Ranking:
     reviews: int
 
 
+@dataclass(frozen=True)
+class SheetRef:
+    """A submitted sheet as the ranking lists it: its id, application and expert."""
+
+    id: int
+    application_id: int
+    expert_id: int
+
+
+def _sheets(call_id: int) -> tuple[list[SheetRef], list[ReviewTotal], list[VetoMark]]:
+    """``totals_and_vetoes`` of the call's submitted sheets, read as plain columns.
+
+    Three queries, whatever the size of the round: the ranking needs numbers, and
+    building ORM objects for 10,000 sheets and their 60,000 scores cost seconds.
+    """
+    ra, rs, rv = ReviewAssignment.__table__, ReviewScore.__table__, ReviewVeto.__table__
+    submitted = (ra.c.call_id == call_id) & (ra.c.state == "submitted")
+    sheets = db.session.execute(
+        select(ra.c.id, ra.c.application_id, ra.c.expert_id, ra.c.rubric_snapshot_id)
+        .where(submitted)
+        .order_by(ra.c.application_id, ra.c.id)
+    ).all()
+    scores: dict[int, dict[str, Decimal | None]] = defaultdict(dict)
+    for sheet_id, key, score in db.session.execute(
+        select(rs.c.assignment_id, rs.c.criterion_key, rs.c.score)
+        .join(ra, ra.c.id == rs.c.assignment_id)
+        .where(submitted)
+        .order_by(rs.c.id)
+    ):
+        scores[sheet_id][key] = None if score is None else Decimal(score)
+    vetoes: dict[int, list[str]] = defaultdict(list)
+    for sheet_id, key in db.session.execute(
+        select(rv.c.assignment_id, rv.c.veto_key)
+        .join(ra, ra.c.id == rv.c.assignment_id)
+        .where(submitted)
+        .order_by(rv.c.id)
+    ):
+        vetoes[sheet_id].append(key)
+    rubrics: dict[int, Rubric] = {}
+    refs, totals, marks = [], [], []
+    for sheet_id, app_id, expert_id, snapshot_id in sheets:
+        if snapshot_id not in rubrics:
+            rubrics[snapshot_id] = rubric_of(snapshot_id)
+        refs.append(SheetRef(sheet_id, app_id, expert_id))
+        total = review_total(rubrics[snapshot_id], scores.get(sheet_id, {}))
+        totals.append(ReviewTotal(str(app_id), str(expert_id), total))
+        marks += [VetoMark(str(app_id), str(expert_id), key) for key in vetoes.get(sheet_id, ())]
+    return refs, totals, marks
+
+
 def rank_call(call: Call) -> Ranking:
     """Aggregate and rank the submitted reviews of ``call`` (scoring.rank_applications)."""
-    rows = submitted_of(call.id)
     if not call.rubric_snapshot_id:
         return Ranking(None, [], None, {}, 0)
+    refs, totals, marks = _sheets(call.id)
     rubric = rubric_of(call.rubric_snapshot_id)
-    totals, marks = totals_and_vetoes(rows)
     ranked = rank_applications(rubric, totals, marks)
-    by_app: dict[int, list[tuple[ReviewAssignment, Decimal | None]]] = {}
+    by_app: dict[int, list[tuple[SheetRef, Decimal | None]]] = {}
     lookup = {(t.application, t.reviewer): t.total for t in totals}
-    for r in rows:
+    for r in refs:
         by_app.setdefault(r.application_id, []).append(
             (r, lookup[(str(r.application_id), str(r.expert_id))])
         )
+    apps = {
+        a.id: a
+        for a in db.session.scalars(select(Application).where(Application.call_id == call.id))
+    }
     out = [
         RankRow(
-            db.session.get(Application, int(x.application)), x, by_app.get(int(x.application), [])
+            apps.get(int(x.application)) or db.session.get(Application, int(x.application)),
+            x,
+            by_app.get(int(x.application), []),
         )
         for x in ranked
     ]
+    lenient, icc = _calibration(tuple(totals)) if totals else ({}, None)
+    return Ranking(rubric, out, icc, dict(lenient), len(refs))
+
+
+@lru_cache(maxsize=16)
+def _calibration(totals: tuple[ReviewTotal, ...]) -> tuple[dict[int, Decimal], Decimal | None]:
+    """Leniency and ICC(1) of a set of totals: pure functions of them, so computed once
+    per distinct set (every award proposal ranks the same unchanged round again)."""
     try:
-        lenient = {int(k): v for k, v in leniency(totals).items()} if totals else {}
+        lenient = {int(k): v for k, v in leniency(list(totals)).items()}
     except ValueError:
         lenient = {}
-    return Ranking(rubric, out, icc1(totals) if totals else None, lenient, len(rows))
+    return lenient, icc1(list(totals))
 
 
 def rate_expert(
@@ -186,9 +276,15 @@ def fee_rows(call: Call) -> list[FeeRow]:
         .group_by(ReviewAssignment.expert_id)
         .order_by(ReviewAssignment.expert_id)
     ).all()
+    ids = [expert_id for expert_id, _n in counts]
+    experts = (
+        {e.id: e for e in db.session.scalars(select(Expert).where(Expert.id.in_(ids)))}
+        if ids
+        else {}
+    )  # one query, not one per expert
     out = []
     for expert_id, n in counts:
-        expert = db.session.get(Expert, expert_id)
+        expert = experts[expert_id]
         rate = senior if expert.is_senior else other
         out.append(FeeRow(expert, int(n), rate, rate * int(n)))
     return out

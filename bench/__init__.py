@@ -1,0 +1,1 @@
+"""Benchmarks and their data generator (not part of the test run)."""
