@@ -225,7 +225,9 @@ def render(res: dict, notes: Path | None = None) -> str:
         out.append("")
     m = res.get("micro", {})
     if m:
-        out += ["## Batch work", "", "Each in a fresh process; peak = `getrusage` maxrss; "
+        out += ["## Batch work", "",
+                "Each in a fresh process; peak = the process's VmHWM (`getrusage` maxrss "
+                "is inherited across exec on Linux, so it reported the runner's size); "
                 "'own' = peak less the RSS right after importing the app.", "",
                 "| task | data set | rows | seconds | rows/s | peak RSS MB | own MB |",
                 "|---|---|---:|---:|---:|---:|---:|"]  # fmt: skip

@@ -164,6 +164,10 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repeats, no national pages")
     parser.add_argument("--load-seconds", type=float, default=60)
     parser.add_argument("--skip", default="", help="comma list: pages,load,micro,again")
+    parser.add_argument(
+        "--merge", action="store_true",
+        help="update the sections run into bench/results/latest.json instead of starting anew",
+    )  # fmt: skip
     parser.add_argument("--out", default=str(common.ROOT / "docs" / "performance.md"))
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
@@ -171,8 +175,12 @@ def main(argv=None) -> int:
 
     ensure_data(args.generate)
     upgrade_all()
+    previous = {}
+    if args.merge and (RESULTS / "latest.json").exists():
+        previous = json.loads((RESULTS / "latest.json").read_text())
     results = {
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        **previous,
+        "started": previous.get("started") or datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": common.machine(),
         "load_before": common.load_average(),
         "datasets": {
