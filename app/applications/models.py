@@ -24,16 +24,13 @@ from app.accounts.models import Organisation, User
 from app.applications.states import ENDORSED_STATES, SUBMITTED_STATES, ApplicationState
 from app.calls.models import Call
 from app.core import clock
+from app.core.ddl import sql_list
 from app.core.models import StoredFile
 from app.extensions import db
 from app.stations.models import HighTechPark, Station
 
 TARGET_GROUPS = ("output", "effect", "satisfaction")
 DECISION_KINDS = ("society_return", "endorse", "matching", "accept", "return", "reject", "withdraw")
-
-
-def _in(values) -> str:
-    return "(" + ", ".join(repr(v) for v in values) + ")"
 
 
 class Application(db.Model):
@@ -109,7 +106,7 @@ class Application(db.Model):
         CheckConstraint(ApplicationState.check_sql(), name="state_valid"),
         UniqueConstraint("call_id", "project_number", name="uq_application_call_id_project_number"),
         CheckConstraint(
-            f"(state IN {_in(SUBMITTED_STATES)}) = (submitted_at IS NOT NULL) "
+            f"(state IN {sql_list(SUBMITTED_STATES)}) = (submitted_at IS NOT NULL) "
             "OR (state = 'withdrawn')",
             name="submitted_at_iff_submitted",
         ),
@@ -117,7 +114,7 @@ class Application(db.Model):
             "(submitted_at IS NULL) = (project_number IS NULL)", name="number_iff_submitted"
         ),
         CheckConstraint(
-            f"(state IN {_in(ENDORSED_STATES)}) = (endorsed_at IS NOT NULL)",
+            f"(state IN {sql_list(ENDORSED_STATES)}) = (endorsed_at IS NOT NULL)",
             name="endorsed_at_iff_endorsed",
         ),
         CheckConstraint(
@@ -128,7 +125,8 @@ class Application(db.Model):
             name="matching_complete",
         ),
         CheckConstraint(
-            f"state NOT IN {_in(SUBMITTED_STATES)} OR (pledge_integrity AND pledge_no_duplicate)",
+            f"state NOT IN {sql_list(SUBMITTED_STATES)} "
+            "OR (pledge_integrity AND pledge_no_duplicate)",
             name="submitted_pledged",
         ),
         CheckConstraint(

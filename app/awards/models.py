@@ -34,11 +34,8 @@ from app.awards.states import (
 )
 from app.calls.models import Call
 from app.core import clock
+from app.core.ddl import sql_list
 from app.extensions import db
-
-
-def _in(values) -> str:
-    return "(" + ", ".join(repr(v) for v in values) + ")"
 
 
 class AwardNotice(db.Model):
@@ -116,7 +113,7 @@ class Award(db.Model):
             "approved_by_id IS NULL OR approved_by_id <> proposed_by_id", name="four_eyes"
         ),
         CheckConstraint(
-            f"(state IN {_in(APPROVED_STATES)}) = (approved_at IS NOT NULL)",
+            f"(state IN {sql_list(APPROVED_STATES)}) = (approved_at IS NOT NULL)",
             name="approved_at_iff_approved",
         ),
         CheckConstraint(
@@ -125,7 +122,7 @@ class Award(db.Model):
             name="approval_complete",
         ),
         CheckConstraint(
-            f"(state IN {_in(NOTICED_STATES)}) = (notice_id IS NOT NULL)",
+            f"(state IN {sql_list(NOTICED_STATES)}) = (notice_id IS NOT NULL)",
             name="notice_iff_noticed",
         ),
         CheckConstraint("(state = 'confirmed') = (confirmed_at IS NOT NULL)", name="confirmed_iff"),
@@ -273,7 +270,7 @@ class Reconsideration(db.Model):
 
     __table_args__ = (
         CheckConstraint(ReconsiderationState.check_sql(), name="state_valid"),
-        CheckConstraint(f"ground IN {_in(GROUND_LABELS)}", name="ground_valid"),
+        CheckConstraint(f"ground IN {sql_list(GROUND_LABELS)}", name="ground_valid"),
         CheckConstraint("length(grounds) > 0", name="grounds_given"),
         CheckConstraint("(state = 'submitted') = (screened_at IS NULL)", name="screened_iff"),
         CheckConstraint(

@@ -1,6 +1,13 @@
-"""DDL that migrations share: triggers that make a table append-only."""
+"""DDL that models and migrations share: value lists for CHECK constraints, and
+triggers that make a table append-only."""
 
 from __future__ import annotations
+
+
+def sql_list(values) -> str:
+    """``('a', 'b')``: the right-hand side of ``column IN …`` in a CHECK constraint
+    (``str`` first, so enum members give their values)."""
+    return "(" + ", ".join(repr(str(v)) for v in values) + ")"
 
 
 def append_only_create(table: str, dialect: str) -> list[str]:

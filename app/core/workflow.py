@@ -15,6 +15,7 @@ from enum import StrEnum
 from flask_babel import gettext as _
 
 from app.audit import trail
+from app.core.ddl import sql_list
 from app.core.errors import InvalidTransition, NotAllowed, ValidationFailed
 from app.core.permissions import Decision
 
@@ -42,7 +43,7 @@ class State(StrEnum):
     @classmethod
     def check_sql(cls, column: str = "state") -> str:
         """SQL for a CHECK constraint that only these values are stored."""
-        return f"{column} IN ({', '.join(repr(v) for v in cls.values())})"
+        return f"{column} IN {sql_list(cls.values())}"
 
 
 def labelled(enum_cls, labels: dict):

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.accounts.models import Organisation, User
 from app.calls.models import RubricSnapshot
 from app.core import clock
+from app.core.ddl import sql_list
 from app.core.models import StoredFile
 from app.evaluation.states import (
     CHECK_OUTCOMES,
@@ -42,10 +43,6 @@ from app.evaluation.states import (
 from app.extensions import db
 from app.projects.models import Project
 from app.reviews.states import CONFLICT_REASONS, RELATION_KINDS
-
-
-def _in(values) -> str:
-    return "(" + ", ".join(repr(v) for v in values) + ")"
 
 
 class Engagement(db.Model):
@@ -75,7 +72,7 @@ class Engagement(db.Model):
     )
 
     __table_args__ = (
-        CheckConstraint(f"kind IN {_in(KINDS)}", name="kind_valid"),
+        CheckConstraint(f"kind IN {sql_list(KINDS)}", name="kind_valid"),
         CheckConstraint("length(scope) > 0", name="scope_given"),
         CheckConstraint("length(rubric_sha256) = 64", name="sha256_length"),
     )
@@ -153,7 +150,7 @@ class EvaluatorTie(db.Model):
 
     org: Mapped[Organisation] = relationship(lazy="joined")
 
-    __table_args__ = (CheckConstraint(f"kind IN {_in(RELATION_KINDS)}", name="kind_valid"),)
+    __table_args__ = (CheckConstraint(f"kind IN {sql_list(RELATION_KINDS)}", name="kind_valid"),)
 
 
 class IndependenceCheck(db.Model):
@@ -177,12 +174,12 @@ class IndependenceCheck(db.Model):
     checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
 
     __table_args__ = (
-        CheckConstraint(f"subject IN {_in(CHECK_SUBJECTS)}", name="subject_valid"),
-        CheckConstraint(f"outcome IN {_in(CHECK_OUTCOMES)}", name="outcome_valid"),
+        CheckConstraint(f"subject IN {sql_list(CHECK_SUBJECTS)}", name="subject_valid"),
+        CheckConstraint(f"outcome IN {sql_list(CHECK_OUTCOMES)}", name="outcome_valid"),
         CheckConstraint("stage IN ('engagement', 'declaration')", name="stage_valid"),
         CheckConstraint(
             f"(outcome = 'clear' AND reason IS NULL) OR "
-            f"(outcome = 'tie' AND reason IN {_in(CONFLICT_REASONS)})",
+            f"(outcome = 'tie' AND reason IN {sql_list(CONFLICT_REASONS)})",
             name="reason_iff_tie",
         ),
         CheckConstraint("(subject = 'agency') = (user_id IS NULL)", name="evaluator_has_user"),
@@ -234,7 +231,7 @@ class Evaluation(db.Model):
         UniqueConstraint("engagement_id", "project_id", name="uq_evaluation_engagement_project"),
         CheckConstraint(EvaluationState.check_sql(), name="state_valid"),
         CheckConstraint(
-            f"(state IN {_in(SELF_DONE_STATES)}) = (self_submitted_at IS NOT NULL)",
+            f"(state IN {sql_list(SELF_DONE_STATES)}) = (self_submitted_at IS NOT NULL)",
             name="self_submitted_iff",
         ),
         CheckConstraint(
@@ -243,7 +240,7 @@ class Evaluation(db.Model):
             name="self_submission_complete",
         ),
         CheckConstraint(
-            f"(state IN {_in(SUBMITTED_STATES)}) = (submitted_at IS NOT NULL)",
+            f"(state IN {sql_list(SUBMITTED_STATES)}) = (submitted_at IS NOT NULL)",
             name="submitted_iff",
         ),
         CheckConstraint(
@@ -252,7 +249,7 @@ class Evaluation(db.Model):
             "(submitted_at IS NULL) = (grade IS NULL)",
             name="submission_complete",
         ),
-        CheckConstraint(f"grade IS NULL OR grade IN {_in(GRADES)}", name="grade_valid"),
+        CheckConstraint(f"grade IS NULL OR grade IN {sql_list(GRADES)}", name="grade_valid"),
         CheckConstraint(
             "(state IN ('accepted', 'returned')) = (decided_at IS NOT NULL) AND "
             "(decided_at IS NULL) = (decided_by_id IS NULL)",
@@ -262,7 +259,7 @@ class Evaluation(db.Model):
             "state <> 'returned' OR length(decision_reason) > 0", name="return_has_reason"
         ),
         CheckConstraint(
-            f"(follow_up IS NULL OR follow_up IN {_in(FOLLOW_UPS)}) AND "
+            f"(follow_up IS NULL OR follow_up IN {sql_list(FOLLOW_UPS)}) AND "
             "(follow_up IS NULL OR state = 'accepted') AND "
             "((follow_up IS NULL) = (follow_up_applied IS NULL))",
             name="follow_up_valid",
@@ -298,7 +295,7 @@ class EvaluationScore(db.Model):
         UniqueConstraint(
             "evaluation_id", "sheet", "criterion_key", name="uq_evaluation_score_criterion"
         ),
-        CheckConstraint(f"sheet IN {_in(SHEETS)}", name="sheet_valid"),
+        CheckConstraint(f"sheet IN {sql_list(SHEETS)}", name="sheet_valid"),
     )
 
 

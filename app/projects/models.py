@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core import clock
+from app.core.ddl import sql_list
 from app.extensions import db
 from app.projects.states import (
     CHANGE_KINDS,
@@ -43,10 +44,6 @@ from app.projects.states import (
     ReportState,
     TrancheState,
 )
-
-
-def _in(values) -> str:
-    return "(" + ", ".join(repr(str(v)) for v in values) + ")"
 
 
 class Project(db.Model):
@@ -108,16 +105,19 @@ class Project(db.Model):
             "AND length(rectify_items) > 0)",
             name="rectifying_has_terms",
         ),
-        CheckConstraint(f"outcome IS NULL OR outcome IN {_in(OUTCOMES)}", name="outcome_valid"),
         CheckConstraint(
-            f"state NOT IN {_in(OUTCOMES)} OR outcome = state", name="outcome_matches_state"
+            f"outcome IS NULL OR outcome IN {sql_list(OUTCOMES)}", name="outcome_valid"
+        ),
+        CheckConstraint(
+            f"state NOT IN {sql_list(OUTCOMES)} OR outcome = state", name="outcome_matches_state"
         ),
         CheckConstraint("(outcome IS NULL) = (outcome_at IS NULL)", name="outcome_at_iff"),
         CheckConstraint(
-            f"state NOT IN {_in(ENDED_STATES)} OR ended_at IS NOT NULL", name="ended_at_when_ended"
+            f"state NOT IN {sql_list(ENDED_STATES)} OR ended_at IS NOT NULL",
+            name="ended_at_when_ended",
         ),
         CheckConstraint(
-            f"state NOT IN {_in(SETTLED_STATES)} OR settled_at IS NOT NULL",
+            f"state NOT IN {sql_list(SETTLED_STATES)} OR settled_at IS NOT NULL",
             name="settled_when_settled",
         ),
         CheckConstraint(
@@ -308,7 +308,7 @@ class Expenditure(db.Model):
 
     __table_args__ = (
         UniqueConstraint("society_id", "voucher_no", name="uq_expenditure_society_voucher"),
-        CheckConstraint(f"source IN {_in(EXPENDITURE_SOURCES)}", name="source_valid"),
+        CheckConstraint(f"source IN {sql_list(EXPENDITURE_SOURCES)}", name="source_valid"),
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint("length(voucher_no) > 0 AND length(payee) > 0", name="voucher_payee_given"),
     )
@@ -400,8 +400,10 @@ class ChangeRequest(db.Model):
     project: Mapped[Project] = relationship()
 
     __table_args__ = (
-        CheckConstraint(f"kind IN {_in(CHANGE_KINDS)}", name="kind_valid"),
-        CheckConstraint(f"is_major = (kind IN {_in(MAJOR_CHANGE_KINDS)})", name="major_by_kind"),
+        CheckConstraint(f"kind IN {sql_list(CHANGE_KINDS)}", name="kind_valid"),
+        CheckConstraint(
+            f"is_major = (kind IN {sql_list(MAJOR_CHANGE_KINDS)})", name="major_by_kind"
+        ),
         CheckConstraint(ChangeState.check_sql(), name="state_valid"),
         CheckConstraint("length(description) > 0", name="description_given"),
         CheckConstraint("(state = 'draft') = (submitted_at IS NULL)", name="submitted_iff"),
@@ -445,7 +447,7 @@ class MidtermCheck(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
 
     __table_args__ = (
-        CheckConstraint(f"outcome IN {_in(MIDTERM_OUTCOMES)}", name="outcome_valid"),
+        CheckConstraint(f"outcome IN {sql_list(MIDTERM_OUTCOMES)}", name="outcome_valid"),
         CheckConstraint("length(findings) > 0", name="findings_given"),
         CheckConstraint(
             "outcome <> 'rectify' OR (rectify_by IS NOT NULL AND length(rectify_items) > 0)",
@@ -475,7 +477,7 @@ class ProjectDecision(db.Model):
     decision_note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
-        CheckConstraint(f"kind IN {_in(DECISION_KINDS)}", name="kind_valid"),
+        CheckConstraint(f"kind IN {sql_list(DECISION_KINDS)}", name="kind_valid"),
         CheckConstraint("state IN ('proposed', 'approved', 'rejected')", name="state_valid"),
         CheckConstraint("length(reason) > 0", name="reason_given"),
         CheckConstraint("(state = 'proposed') = (decided_at IS NULL)", name="decided_iff"),
