@@ -6,6 +6,10 @@ partitions, never a list in memory; on PostgreSQL they come through
 ``COPY … TO STDOUT`` (text format, parsed row by row by psycopg), which is
 several times faster, and are written by the same csv writer so both databases
 give byte-identical files.
+
+The database formats every cell (times as RFC 3339, user text with its formula
+prefix neutralised), so Python only hands whole partitions to the C csv writer:
+the per-cell work was half the export's time.
 """
 
 from __future__ import annotations
@@ -13,12 +17,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from itertools import islice
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, case, func, literal, select
 from sqlalchemy.orm import aliased
 
-from app.core import clock
-from app.core.sheets import neutralise
+from app.core.sheets import FORMULA_PREFIXES
 from app.extensions import db
 from app.ledger.models import LedgerAccount, LedgerEntry, LedgerTransfer
 
@@ -52,12 +56,21 @@ def _on_postgres() -> bool:
 
 
 def _occurred_at():
+    """The same text as ``clock.rfc3339``, rendered by the database."""
     if _on_postgres():
-        # Same text as clock.rfc3339, rendered by the server for COPY.
         return func.to_char(
             func.timezone("UTC", T.c.occurred_at), literal('YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
         )
-    return T.c.occurred_at
+    # SQLite stores UTC as "YYYY-MM-DD HH:MM:SS.ffffff" (SQLAlchemy's fixed format).
+    return func.replace(T.c.occurred_at, " ", "T") + literal("Z")
+
+
+def _text(column):
+    """User-typed text as a spreadsheet must show it: ``'`` before a formula-like start."""
+    return case(
+        (func.substr(column, 1, 1).in_(FORMULA_PREFIXES), literal("'") + column),
+        else_=column,
+    )
 
 
 def transfers_query(filtered: Select | None = None) -> Select:
@@ -73,11 +86,11 @@ def transfers_query(filtered: Select | None = None) -> Select:
             T.c.fund_id,
             T.c.call_id,
             T.c.grant_id,
-            T.c.voucher_no,
+            _text(T.c.voucher_no),
             T.c.reverses_id,
             _occurred_at(),
             T.c.created_by_id,
-            T.c.memo,
+            _text(T.c.memo),
         )
         .join(src, src.c.id == T.c.from_account_id)
         .join(dst, dst.c.id == T.c.to_account_id)
@@ -120,28 +133,22 @@ def _copy_rows(stmt: Select) -> Iterator[tuple]:
         cursor.close()
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if hasattr(value, "hour"):
-        return clock.rfc3339(value)
-    if isinstance(value, str):
-        return neutralise(value)  # memo text typed by users must not run as a formula
-    return str(value)
-
-
 def write_csv(header: Iterable[str], rows: Iterable[tuple]) -> Iterator[str]:
-    """Yield the CSV text in chunks: BOM and header first, then about BATCH rows each."""
+    """Yield the CSV text in chunks: BOM and header first, then 1,000 rows each.
+
+    Cells are written as they come (``None`` as an empty cell): the queries above
+    have already formatted them.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write(BOM)
     writer.writerow(header)
-    for count, row in enumerate(rows, 1):
-        writer.writerow([_cell(v) for v in row])
-        if count % 1000 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+    rows = iter(rows)
+    while chunk := list(islice(rows, 1000)):
+        writer.writerows(chunk)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
     yield buffer.getvalue()
 
 

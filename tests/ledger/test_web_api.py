@@ -155,3 +155,24 @@ def test_api_balances(client, seeded):
     assert (
         "/api/v1/ledger/balances" in spec["paths"] and "/api/v1/ledger/transfers" in spec["paths"]
     )
+
+
+def test_csv_cells_are_formatted_by_the_database(app, session, seeded):
+    """Times as RFC 3339 and formula-like user text neutralised, on either database."""
+    from app.core import clock
+    from app.ledger import exports
+
+    with app.test_request_context():
+        ledger.disburse(
+            2100, 500, actor=seeded, key=key(), voucher_no="-1+2", memo='=HYPERLINK("x")'
+        )
+        ledger.appropriate(23, 100, actor=seeded, key=key(), memo="普通 memo, with a comma")
+        text = "".join(exports.transfers_csv())
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(text.lstrip("\ufeff")))}
+    paid = LedgerTransfer.query.filter_by(code="DISBURSE").one()
+    row = rows[str(paid.id)]
+    assert row["memo"] == '\'=HYPERLINK("x")' and row["voucher_no"] == "'-1+2"
+    assert row["occurred_at"] == clock.rfc3339(paid.occurred_at)
+    assert row["grant_id"] == "2100" and row["reverses_id"] == ""
+    plain = LedgerTransfer.query.filter_by(fund_id=23).one()
+    assert rows[str(plain.id)]["memo"] == "普通 memo, with a comma"
