@@ -111,23 +111,30 @@ def entries_query() -> Select:
 
 
 def _stream(stmt: Select) -> Iterator[tuple]:
+    """Plain tuples straight from the driver's cursor, ``BATCH`` rows at a time."""
     if _on_postgres():
         yield from _copy_rows(stmt)
         return
-    result = db.session.execute(stmt.execution_options(yield_per=BATCH))
-    for partition in result.partitions(BATCH):
-        yield from partition
+    cursor = db.session.connection().connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(_literal_sql(stmt))
+        while batch := cursor.fetchmany(BATCH):
+            yield from batch
+    finally:
+        cursor.close()
+
+
+def _literal_sql(stmt: Select) -> str:
+    # COPY takes no bind parameters, so the statement is rendered with literals.
+    # Every value in it is an integer or a date from our own filter parsing.
+    dialect = db.session.get_bind().dialect
+    return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
 def _copy_rows(stmt: Select) -> Iterator[tuple]:
-    # COPY takes no bind parameters: the statement is rendered with literals.
-    # Every value in it is an integer or a date from our own filter parsing.
-    sql = str(
-        stmt.compile(dialect=db.session.get_bind().dialect, compile_kwargs={"literal_binds": True})
-    )
     cursor = db.session.connection().connection.dbapi_connection.cursor()
     try:
-        with cursor.copy(f"COPY ({sql}) TO STDOUT") as copy:
+        with cursor.copy(f"COPY ({_literal_sql(stmt)}) TO STDOUT") as copy:
             yield from copy.rows()
     finally:
         cursor.close()
