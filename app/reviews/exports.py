@@ -3,6 +3,17 @@
 
 from __future__ import annotations
 
+import io
+from decimal import Decimal
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from app.applications.exports import _font
 from app.applications.models import Application
 from app.calls.models import Call
 from app.core import clock
@@ -13,6 +24,7 @@ from app.reviews.operations.common import rubric_of
 from app.reviews.operations.draw import conflicts_of_call
 from app.reviews.operations.pool import IMPORT_COLUMNS
 from app.reviews.operations.ranking import Ranking, fee_rows, submitted_of
+from app.reviews.scoring import round_half_up
 from app.reviews.states import CONFLICT_LABELS, AssignmentState
 
 UNIT = "学会部"
@@ -278,6 +290,9 @@ def ranking_xlsx(fh, call: Call, ranking: Ranking, *, user) -> None:
         stats.append(["组内相关系数 ICC(1)", "" if ranking.icc is None else f"{ranking.icc:.4f}"])
         for expert_id, value in sorted(ranking.leniency.items()):
             stats.append([f"专家 {expert_id} 宽严度", f"{value:.2f}"])
+        from app.reviews.panel_exports import panel_sheet  # 会议评审 (second stage)
+
+        panel_sheet(book, call, ranking)
 
 
 def scores_csv(fh, call: Call) -> int:
@@ -291,6 +306,9 @@ def scores_csv(fh, call: Call) -> int:
             writer.append([str(r.application_id), str(r.expert_id), v.veto_key, "1"])
     writer.close()
     return writer.rows
+
+
+PANEL_ATTENDANCE = {"present": "全天", "half_day": "半天", "absent": "缺席"}
 
 
 def fees_xlsx(fh, call: Call, *, user) -> None:
@@ -311,6 +329,10 @@ def fees_xlsx(fh, call: Call, *, user) -> None:
                 Column("评审份数", "int"),
                 Column("单价（元/份）", "yuan"),
                 Column("金额（元）", "yuan"),
+                Column("会议评审出席"),
+                Column("会评日标准（元/天）", "yuan"),
+                Column("会评金额（元）", "yuan"),
+                Column("合计（元）", "yuan"),
                 Column("开户行", width=20),
                 Column("银行账号", width=24),
                 Column("签收"),
@@ -328,9 +350,156 @@ def fees_xlsx(fh, call: Call, *, user) -> None:
                     f.reviews,
                     f.rate_fen,
                     f.amount_fen,
+                    PANEL_ATTENDANCE.get(f.panel.attendance, "") if f.panel else "",
+                    f.panel.rate_fen if f.panel else 0,
+                    f.panel_fen,
+                    f.total_fen,
                     e.bank_name or "",
                     e.bank_account or "",
                     "",
                 ]
             )
         summary.append(["通讯评审咨询费合计", len(rows), sum(f.amount_fen for f in rows)])
+        panel = [f for f in rows if f.panel is not None]
+        if panel:  # 会议评审: the day rate by title, a half day at 60%
+            summary.append(["会议评审咨询费合计", len(panel), sum(f.panel_fen for f in panel)])
+            summary.append(["合计", len(rows), sum(f.total_fen for f in rows)])
+
+
+# -- the expert's own documents (PDF) ------------------------------------------
+
+
+def _pdf(story_of, title: str) -> bytes:
+    """A4 PDF with the CJK font; ``story_of(p, styles)`` returns the flowables."""
+    font = _font()
+    base = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK")
+    styles = {
+        "base": base,
+        "h1": ParagraphStyle("h1", parent=base, fontSize=18, leading=26, alignment=1),
+        "center": ParagraphStyle("c", parent=base, alignment=1),
+        "right": ParagraphStyle("r", parent=base, alignment=2),
+    }
+
+    def p(text, style="base"):
+        return Paragraph(escape(str(text or "")).replace("\n", "<br/>"), styles[style])
+
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        title=title,
+        leftMargin=18 * mm,
+        rightMargin=18 * mm,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+    )
+    doc.build(story_of(p, styles))
+    return buffer.getvalue()
+
+
+def _grid(p, rows, widths):
+    table = Table([[p(c) for c in row] for row in rows], colWidths=widths, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table
+
+
+def _code(row: ReviewAssignment) -> str:
+    return row.application.project_number or f"A{row.application.id:05d}"
+
+
+def _day(value) -> str:
+    return clock.local(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def sheet_pdf(row: ReviewAssignment, rubric, *, anonymous: bool) -> bytes:
+    """评分表: the expert's submitted sheet — application, each criterion's score and
+    comment, total, vetoes, overall comment, date and a signature line."""
+    app = row.application
+    scores = {s.criterion_key: s for s in row.scores}
+    vetoes = {v.veto_key: v.reason for v in row.vetoes}
+
+    def story(p, st):
+        head = [["申报书编号", _code(row)], ["项目名称", app.title or ""]]
+        if not anonymous:
+            head.append(["申报单位", app.society.name])
+        head += [
+            ["评审批次", app.call.title],
+            ["评分表", f"{rubric.title.zh}（v{rubric.version}）"],
+        ]
+        rows = [["评审指标", "权重", "分值范围", "得分", "评语"]]
+        for c in rubric.criteria:
+            s = scores.get(c.key)
+            value = "—" if s is None else ("不适用" if s.score is None else s.score)
+            rows.append(
+                [c.title.zh, str(c.weight), f"{c.min}–{c.max}", value, s.comment if s else ""]
+            )
+        total = "—" if row.total is None else str(round_half_up(Decimal(row.total)))
+        out = [
+            p("专家评分表", "h1"),
+            Spacer(1, 6),
+            _grid(p, head, [30 * mm, 144 * mm]),
+            Spacer(1, 8),
+            _grid(p, rows, [44 * mm, 14 * mm, 20 * mm, 16 * mm, 80 * mm]),
+            Spacer(1, 6),
+            p(f"总分（百分制）：{total}"),
+        ]
+        if rubric.vetoes:
+            lines = [
+                f"{v.title.zh}：{'是，理由：' + (vetoes[v.key] or '') if v.key in vetoes else '否'}"
+                for v in rubric.vetoes
+            ]
+            out += [Spacer(1, 4), p("一票否决项：\n" + "\n".join(lines))]
+        out += [
+            Spacer(1, 4),
+            p("总体评审意见：\n" + (row.overall_comment or "")),
+            Spacer(1, 20),
+            p(f"评审专家（签字）：________________　　{row.expert.user.name}", "right"),
+            p(f"提交时间：{_day(row.submitted_at)}", "right"),
+        ]
+        return out
+
+    return _pdf(story, "专家评分表")
+
+
+DECLARATION = (
+    "本人受邀对上述申报书进行评审，郑重声明并承诺：",
+    "一、本人与该申报书的申报单位、合作单位及项目团队成员不存在亲属关系，近三年内无任职、"
+    "雇佣或合作关系，本人未参与该申报，亦无其他可能影响公正评审的利害关系；如评审中发现存在"
+    "上述情形，将立即申请回避。",
+    "二、本人对评审中知悉的申报材料、评审意见和评审结果严格保密，不复制、不泄露、不用于评审"
+    "以外的任何用途，不私下接触申报单位或接受其任何形式的馈赠。",
+    "三、本人独立、客观、公正地按评分标准评审，对所出具的评审意见负责。",
+    "如违反上述承诺，本人愿承担相应责任并接受处理。",
+)
+
+
+def declaration_pdf(row: ReviewAssignment, *, anonymous: bool) -> bytes:
+    """回避及保密承诺书: the expert's no-conflict declaration and confidentiality pledge,
+    with the time they accepted."""
+    app = row.application
+
+    def story(p, st):
+        head = [["申报书编号", _code(row)], ["项目名称", app.title or ""]]
+        if not anonymous:
+            head.append(["申报单位", app.society.name])
+        head += [["评审批次", app.call.title], ["评审专家", row.expert.user.name]]
+        out = [p("回避及保密承诺书", "h1"), Spacer(1, 6), _grid(p, head, [30 * mm, 144 * mm])]
+        out += [Spacer(1, 8)] + [p(line) for line in DECLARATION]
+        out += [
+            Spacer(1, 8),
+            p(f"本人已于 {_day(row.declared_at)} 在线声明无利益冲突并签署本承诺。"),
+            Spacer(1, 20),
+            p(f"承诺人（签字）：________________　　{row.expert.user.name}", "right"),
+            p(f"日期：{clock.local(row.declared_at).date().isoformat()}", "right"),
+        ]
+        return out
+
+    return _pdf(story, "回避及保密承诺书")

@@ -13,6 +13,7 @@ from wtforms import (
     SelectField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -153,3 +154,101 @@ def sheet_data(form_data, rubric: Rubric) -> dict:
         "vetoes": vetoes,
         "overall_comment": form_data.get("overall_comment") or "",
     }
+
+
+# --- panel review (会议评审/答辩) ---
+
+
+def _panel_choices(labels: dict) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in labels.items()]
+
+
+class PanelSettingsForm(FlaskForm):
+    mode = SelectField(_l("会评结果的使用方式"), validators=[DataRequired()])
+    panel_weight = IntegerField(
+        _l("加权合成时会评结果的权重（%）"),
+        default=50,
+        validators=[Optional(), NumberRange(0, 100)],
+    )
+    method = SelectField(_l("评分方式"), validators=[DataRequired()])
+    meeting_date = DateField(_l("会议日期"), validators=[Optional()])
+    meeting_place = StringField(_l("会议地点"), validators=[Optional(), Length(max=200)])
+
+    def __init__(self, *args, **kwargs):
+        from app.reviews.states import PANEL_METHOD_LABELS, PANEL_MODE_LABELS
+
+        super().__init__(*args, **kwargs)
+        self.mode.choices = _panel_choices(PANEL_MODE_LABELS)
+        self.method.choices = _panel_choices(PANEL_METHOD_LABELS)
+
+    def values(self) -> dict:
+        return {
+            "mode": self.mode.data,
+            "method": self.method.data,
+            "panel_weight": self.panel_weight.data if self.panel_weight.data is not None else 50,
+            "meeting_date": self.meeting_date.data,
+            "meeting_place": self.meeting_place.data or "",
+        }
+
+
+class PanelMemberForm(FlaskForm):
+    expert_id = SelectField(_l("专家"), coerce=int, validators=[DataRequired()])
+    is_chair = BooleanField(_l("担任评审组组长"))
+
+
+class PanelDrawForm(FlaskForm):
+    size = IntegerField(
+        _l("评审组人数（5–9 的奇数）"), default=7, validators=[DataRequired(), NumberRange(1, 99)]
+    )
+    seed = IntegerField(_l("随机种子（留空则随机生成）"), validators=[Optional(), NumberRange(0)])
+
+
+class PanelSlotForm(FlaskForm):
+    application_id = SelectField(_l("入围申报书"), coerce=int, validators=[DataRequired()])
+    position = IntegerField(_l("答辩顺序（留空排在最后）"), validators=[Optional(), NumberRange(1)])
+    starts_at = TimeField(_l("答辩时间"), validators=[Optional()])
+
+
+class PanelAttendanceForm(FlaskForm):
+    attendance = SelectField(_l("出席情况"), validators=[DataRequired()])
+
+    def __init__(self, *args, **kwargs):
+        from app.reviews.states import ATTENDANCE_LABELS
+
+        super().__init__(*args, **kwargs)
+        self.attendance.choices = _panel_choices(ATTENDANCE_LABELS)
+
+
+class PanelOpinionForm(FlaskForm):
+    opinion = TextAreaField(_l("评审组意见"), validators=[DataRequired(), Length(max=5000)])
+
+
+class PanelMarksForm(FlaskForm):
+    """A member's marks; the per-application fields are ``score-<id>`` / ``vote-<id>`` and
+    ``comment-<id>`` (see ``panel_marks_data``)."""
+
+    declared = BooleanField(
+        _l(
+            "本人声明：与答辩的申报单位、共建地方及项目团队不存在利益冲突，"
+            "独立评分，并对评审情况严格保密。"
+        )
+    )
+
+
+class PanelSignForm(FlaskForm):
+    reason = TextAreaField(
+        _l("不同意见及理由（不签署时必填）"), validators=[Optional(), Length(max=5000)]
+    )
+
+
+def panel_marks_data(form_data, application_ids) -> dict:
+    """Plain marks (application id → score or vote and comment) from the posted fields."""
+    out = {}
+    for app_id in application_ids:
+        mark = {"comment": form_data.get(f"comment-{app_id}") or ""}
+        if f"vote-{app_id}" in form_data:
+            mark["vote"] = form_data.get(f"vote-{app_id}")
+        else:
+            mark["score"] = (form_data.get(f"score-{app_id}") or "").strip()
+        out[app_id] = mark
+    return out

@@ -3,7 +3,7 @@ sheets, and the ratings of experts after a round."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import (
     JSON,
@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    Time,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -25,10 +26,15 @@ from app.applications.models import Application
 from app.core import clock
 from app.extensions import db
 from app.reviews.states import (
+    ATTENDANCE,
     CONFLICT_REASONS,
     DECLARED_STATES,
+    PANEL_METHODS,
+    PANEL_MODES,
     RELATION_KINDS,
+    VOTES,
     AssignmentState,
+    PanelState,
 )
 
 
@@ -297,4 +303,140 @@ class ExpertRating(db.Model):
             "AND score BETWEEN 0 AND 100",
             name="scores_range",
         ),
+    )
+
+
+# --- panel review (会议评审/答辩) ---
+
+
+class ReviewPanel(db.Model):
+    """A call's panel review stage (会议评审): members, one meeting, oral-defence slots,
+    independent marks, the signed opinion. At most one panel per call."""
+
+    __tablename__ = "review_panel"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id"), unique=True)
+    state: Mapped[PanelState] = mapped_column(String(16), default=PanelState.FORMING)
+    # How the panel result feeds the ranking: replace the remote aggregate, or combine
+    # (panel_weight percent of the panel result + the rest of the remote aggregate).
+    mode: Mapped[str] = mapped_column(String(10), default="replace", server_default="replace")
+    panel_weight: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
+    method: Mapped[str] = mapped_column(String(10), default="score", server_default="score")
+    meeting_date: Mapped[date | None] = mapped_column(Date)
+    meeting_place: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    seed: Mapped[int | None] = mapped_column(BigInteger)  # of the last member draw
+    opinion: Mapped[str] = mapped_column(Text, default="", server_default="")
+    scoring_closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    concluded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+
+    members: Mapped[list[ReviewPanelMember]] = relationship(
+        back_populates="panel", cascade="all, delete-orphan", order_by="ReviewPanelMember.id"
+    )
+    slots: Mapped[list[ReviewPanelSlot]] = relationship(
+        cascade="all, delete-orphan", order_by="ReviewPanelSlot.position"
+    )
+
+    __table_args__ = (
+        CheckConstraint(PanelState.check_sql(), name="state_valid"),
+        CheckConstraint(f"mode IN {_in(PANEL_MODES)}", name="mode_valid"),
+        CheckConstraint(f"method IN {_in(PANEL_METHODS)}", name="method_valid"),
+        CheckConstraint("panel_weight BETWEEN 0 AND 100", name="weight_range"),
+        CheckConstraint(
+            "(state IN ('forming', 'scoring')) = (scoring_closed_at IS NULL)",
+            name="closed_at_iff_closed",
+        ),
+        CheckConstraint(
+            "(state = 'concluded') = (concluded_at IS NOT NULL)", name="concluded_at_iff_concluded"
+        ),
+        CheckConstraint(
+            "state IN ('forming', 'scoring', 'discussion') OR length(opinion) > 0",
+            name="opinion_before_signing",
+        ),
+    )
+
+    def attending(self) -> list[ReviewPanelMember]:
+        """Members present for all or half of the meeting."""
+        return [m for m in self.members if m.attendance != "absent"]
+
+
+class ReviewPanelMember(db.Model):
+    """A pool expert on a panel: attendance, the no-conflict declaration, the signature
+    of the panel opinion or a written dissent."""
+
+    __tablename__ = "review_panel_member"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    panel_id: Mapped[int] = mapped_column(ForeignKey("review_panel.id"), index=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id"), index=True)
+    is_chair: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    attendance: Mapped[str] = mapped_column(String(10), default="present", server_default="present")
+    declared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    dissent_reason: Mapped[str | None] = mapped_column(Text)
+    dissent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    panel: Mapped[ReviewPanel] = relationship(back_populates="members")
+    expert: Mapped[Expert] = relationship(lazy="joined")
+
+    __table_args__ = (
+        UniqueConstraint("panel_id", "expert_id", name="uq_review_panel_member_panel_expert"),
+        CheckConstraint(f"attendance IN {_in(ATTENDANCE)}", name="attendance_valid"),
+        CheckConstraint("submitted_at IS NULL OR declared_at IS NOT NULL", name="declared_first"),
+        CheckConstraint("signed_at IS NULL OR dissent_at IS NULL", name="sign_or_dissent"),
+        CheckConstraint(
+            "(dissent_at IS NULL) = (dissent_reason IS NULL)"
+            " AND (dissent_reason IS NULL OR length(dissent_reason) > 0)",
+            name="dissent_has_reason",
+        ),
+    )
+
+    @property
+    def has_answered(self) -> bool:
+        """Signed the opinion or wrote a dissent."""
+        return self.signed_at is not None or self.dissent_at is not None
+
+
+class ReviewPanelSlot(db.Model):
+    """A shortlisted application's oral-defence slot (答辩顺序与时间)."""
+
+    __tablename__ = "review_panel_slot"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    panel_id: Mapped[int] = mapped_column(ForeignKey("review_panel.id"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[time | None] = mapped_column(Time)
+
+    application: Mapped[Application] = relationship(lazy="joined")
+
+    __table_args__ = (
+        UniqueConstraint("panel_id", "application_id", name="uq_review_panel_slot_application"),
+        UniqueConstraint("panel_id", "position", name="uq_review_panel_slot_position"),
+        CheckConstraint("position >= 1", name="position_positive"),
+    )
+
+
+class ReviewPanelMark(db.Model):
+    """One member's score (0–100) or vote on one shortlisted application; written once,
+    when the member submits, and never changed."""
+
+    __tablename__ = "review_panel_mark"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("review_panel_member.id"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    score: Mapped[int | None] = mapped_column(Integer)
+    vote: Mapped[str | None] = mapped_column(String(10))
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+
+    __table_args__ = (
+        UniqueConstraint("member_id", "application_id", name="uq_review_panel_mark_member_app"),
+        CheckConstraint("score IS NULL OR score BETWEEN 0 AND 100", name="score_range"),
+        CheckConstraint(f"vote IS NULL OR vote IN {_in(VOTES)}", name="vote_valid"),
+        CheckConstraint("(score IS NULL) <> (vote IS NULL)", name="score_or_vote"),
     )

@@ -100,3 +100,71 @@ ASSIGNMENT_WORKFLOW = Workflow(
         Transition("reopen", ("submitted",), "reopened", _officer, needs_reason=True),
     ],
 )
+
+
+# --- panel review (会议评审/答辩): the panel of a call and its meeting ---
+
+
+class PanelState(State):
+    FORMING = "forming"
+    SCORING = "scoring"
+    DISCUSSION = "discussion"
+    SIGNING = "signing"
+    CONCLUDED = "concluded"
+
+
+labelled(
+    PanelState,
+    {
+        "forming": (_l("组建中"), None),
+        "scoring": (_l("独立评分中"), None),
+        "discussion": (_l("评分已封存，讨论中"), None),
+        "signing": (_l("意见签署中"), None),
+        "concluded": (_l("会议评审完成"), None),
+    },
+)
+
+PANEL_MODES = ("replace", "combine")
+PANEL_MODE_LABELS = {
+    "replace": _l("会评结果替代通讯评审得分"),
+    "combine": _l("会评结果与通讯评审得分加权合成"),
+}
+PANEL_METHODS = ("score", "vote")
+PANEL_METHOD_LABELS = {"score": _l("打分（0–100）"), "vote": _l("投票（赞成/反对/弃权）")}
+ATTENDANCE = ("present", "half_day", "absent")
+ATTENDANCE_LABELS = {"present": _l("全天出席"), "half_day": _l("半天出席"), "absent": _l("缺席")}
+VOTES = ("support", "oppose", "abstain")
+VOTE_LABELS = {"support": _l("赞成"), "oppose": _l("反对"), "abstain": _l("弃权")}
+PANEL_MIN, PANEL_MAX = 5, 9
+
+
+def _panel_officer(user, _panel) -> Decision:
+    if user is not None and user.has_role("officer"):
+        return ALLOW
+    return deny(_("只有学会部经办人可以执行此操作。"))
+
+
+def _officer_or_chair(user, panel) -> Decision:
+    if user is not None and user.has_role("officer"):
+        return ALLOW
+    if (
+        user is not None
+        and user.has_role("reviewer")
+        and any(m.is_chair and m.expert.user_id == user.id for m in panel.members)
+    ):
+        return ALLOW
+    return deny(_("只有学会部经办人或评审组组长可以结束评分。"))
+
+
+PANEL_WORKFLOW = Workflow(
+    "review_panel",
+    PanelState,
+    [
+        # Opening checks size, organisations and conflicts (operations.panel.open_panel).
+        Transition("open", ("forming",), "scoring", _panel_officer),
+        # Also applied by the system when every attending member has submitted.
+        Transition("close_scoring", ("scoring",), "discussion", _officer_or_chair),
+        Transition("propose_opinion", ("discussion",), "signing", _panel_officer),
+        Transition("conclude", ("signing",), "concluded", _panel_officer),
+    ],
+)

@@ -121,6 +121,7 @@ def test_draw_score_recuse_and_rank(live_app, live_server, page, tmp_path):
     base = live_server
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("dialog", lambda dialog: dialog.accept())  # data-confirm questions: "yes"
     s = _setup(live_app)
     (app_a, number_a), (app_b, number_b) = s["apps"]
 
@@ -246,7 +247,7 @@ def test_draw_score_recuse_and_rank(live_app, live_server, page, tmp_path):
     recused = tasks.filter(has_text="已回避")
     expect(recused).to_have_count(1)
     expect(recused).to_contain_text(s["reviewers"][recusing][1])
-    replacement = tasks.filter(has_text="（替换任务")
+    replacement = tasks.filter(has_text="（替换")
     expect(replacement).to_have_count(1)
     expect(replacement).to_contain_text("已通知")
     expect(replacement).to_contain_text(number_b)

@@ -30,7 +30,7 @@ def test_officer_draws_confirms_and_sees_assignments(client, session):
     assert _post(client, f"/reviews/draws/{draw.id}/confirm").status_code == 302
     assert len(db.session.scalars(select(ReviewAssignment)).all()) == 6
     page = client.get(f"/reviews/calls/{r.call.id}/draw").get_data(as_text=True)
-    assert page.count("已通知") == 6
+    assert page.count("<td>已通知</td>") == 6
 
 
 def test_infeasible_draw_shows_reasons_on_the_page(client, session):

@@ -261,4 +261,53 @@ def review_demo(password: str) -> list[tuple[str, str, str]]:
     # Application 3: complete.
     for row, base in zip(third, ("9", "8", "7"), strict=True):
         submit(row, base)
+    _panel_demo(call, officer, [third[0].application, first[0].application])
     return lines
+
+
+def _panel_demo(call, officer, shortlist) -> None:
+    """A concluded panel (会议评审) for the demo call: five members (one half day),
+    scores, the opinion signed by four and one written dissent."""
+    from datetime import time
+
+    from app.reviews.operations import panel as panels
+
+    panel = panels.save_panel(
+        call,
+        {
+            "mode": "combine",
+            "panel_weight": 50,
+            "method": "score",
+            "meeting_date": clock.today(),
+            "meeting_place": "省科协 3 楼会议室",
+        },
+        actor=officer,
+    )
+    for i, app in enumerate(shortlist):
+        panels.add_slot(panel, app, actor=officer, starts_at=time(9 + i, 0))
+    members = []
+    for i, (email, _name, _org, _senior) in enumerate(EXTRA[:5]):
+        expert = db.session.scalar(select(Expert).where(Expert.user_id == _user(email).id))
+        members.append(panels.add_member(panel, expert, actor=officer, is_chair=i == 0))
+    panels.set_attendance(panel, members[4], "half_day", actor=officer)
+    panels.open_panel(panel, actor=officer)
+    scores = ((88, 76), (85, 80), (90, 74), (82, 70), (86, 78))
+    for member, (first, second) in zip(members, scores, strict=True):
+        marks = {
+            shortlist[0].id: {"score": first, "comment": "答辩清楚，方案可行。"},
+            shortlist[1].id: {"score": second, "comment": "服务对象需进一步明确。"},
+        }
+        panels.submit_marks(member, marks, actor=member.expert.user, declared=True)
+    panels.propose_opinion(
+        panel,
+        "评审组经答辩和讨论，建议按会议评审与通讯评审加权合成的得分排序，优先支持第一顺序项目。",
+        actor=officer,
+    )
+    for member in members[:4]:
+        panels.sign_opinion(member, actor=member.expert.user)
+    panels.sign_opinion(
+        members[4],
+        actor=members[4].expert.user,
+        dissent="第二顺序项目的共建地方配套承诺不够具体，不宜与第一顺序项目同等对待。",
+    )
+    panels.conclude_panel(panel, actor=officer)

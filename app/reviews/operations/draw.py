@@ -8,6 +8,7 @@ from datetime import datetime
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, lazyload, load_only
 
 from app.accounts.models import User
 from app.applications.models import Application
@@ -439,3 +440,92 @@ def draw_or_404(draw_id: int) -> ReviewDraw:
     if draw is None:
         raise NotFound(_("抽取记录不存在。"))
     return draw
+
+
+def list_assignments(
+    call_id: int, *, q: str = "", state: str = "", page: int = 1, per_page: int = 100
+) -> tuple[list[ReviewAssignment], int]:
+    """One page of the call's assignments, by application then id, and the total count.
+
+    ``q`` matches the application's number or title or the expert's name; ``state``
+    one assignment state. The application and the expert (with account and
+    organisation) come joined, so a page costs two queries whatever its size.
+    """
+    where = [ReviewAssignment.call_id == call_id]
+    if state:
+        where.append(ReviewAssignment.state == state)
+    query = select(ReviewAssignment.id)
+    if q:
+        pattern = f"%{q.strip()}%"
+        query = (
+            query.join(Application, Application.id == ReviewAssignment.application_id)
+            .join(Expert, Expert.id == ReviewAssignment.expert_id)
+            .join(User, User.id == Expert.user_id)
+        )
+        where.append(
+            Application.project_number.ilike(pattern)
+            | Application.title.ilike(pattern)
+            | User.name.ilike(pattern)
+        )
+    query = query.where(*where)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    ids = query.order_by(ReviewAssignment.application_id, ReviewAssignment.id)
+    ids = ids.limit(per_page).offset((max(page, 1) - 1) * per_page)
+    rows = db.session.scalars(
+        select(ReviewAssignment)
+        .where(ReviewAssignment.id.in_(ids.scalar_subquery()))
+        .order_by(ReviewAssignment.application_id, ReviewAssignment.id)
+        .options(
+            # The list shows the application's number and title only: its JSON
+            # columns, call and society stay unloaded.
+            joinedload(ReviewAssignment.application).options(
+                load_only(
+                    Application.id,
+                    Application.call_id,
+                    Application.project_number,
+                    Application.title,
+                    Application.state,
+                ),
+                lazyload(Application.call),
+                lazyload(Application.society),
+            )
+        )
+    ).all()
+    return list(rows), int(total or 0)
+
+
+def pool_size(fields: list[str] | None = None) -> int:
+    """How many active experts the pool holds."""
+    if fields:
+        return len(pool_for(fields))
+    return int(
+        db.session.scalar(select(func.count(Expert.id)).where(Expert.is_active.is_(True))) or 0
+    )
+
+
+def conflict_count(call_id: int) -> int:
+    """How many excluded (expert, application) pairs the call has recorded."""
+    return int(
+        db.session.scalar(
+            select(func.count(ConflictRecord.id)).where(ConflictRecord.call_id == call_id)
+        )
+        or 0
+    )
+
+
+def undrawn_count(call: Call) -> int:
+    """How many of ``undrawn_applications`` there are, counted in the database."""
+    drawn = select(ReviewAssignment.id).where(
+        ReviewAssignment.application_id == Application.id,
+        ReviewAssignment.call_id == call.id,
+    )
+    return int(
+        db.session.scalar(
+            select(func.count(Application.id)).where(
+                Application.call_id == call.id,
+                Application.state == "accepted",
+                ~drawn.exists(),
+            )
+        )
+        or 0
+    )

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
-from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import gettext as _
-from openpyxl import load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import func, select
 
 from app.accounts import operations as accounts
 from app.accounts.models import Organisation, User, UserRole
 from app.audit import trail
-from app.core.errors import Conflict, DomainError, ValidationFailed
+from app.core import imports
+from app.core.errors import Conflict, ValidationFailed
+from app.core.imports import Column, ImportRow
 from app.extensions import db
 from app.reviews.models import Expert, ExpertRelation
 from app.reviews.operations.common import norm, require, split_terms
@@ -208,58 +205,18 @@ def search_experts(q: str = "", field_code: str = "", active_only: bool = False)
 # --- import ---------------------------------------------------------------
 
 
-@dataclass
-class ImportRow:
-    """One data row of an import sheet, parsed, with its problems."""
-
-    line: int
-    data: dict
-    problems: list[str] = field(default_factory=list)
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def parse_import(stream) -> list[ImportRow]:
-    """Read an xlsx pool sheet into rows, each with every problem found.
+    """Read an xlsx pool sheet into rows, each with every problem found (the reading is
+    ``app.core.imports``'s, shared with the other imports).
 
     Raises ``ValidationFailed`` when the file is not an xlsx or lacks a column.
     """
-    try:
-        book = load_workbook(io.BytesIO(stream.read()), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError):
-        raise ValidationFailed(_("文件不是有效的 xlsx 表格。"), field="file") from None
-    try:
-        rows = list(book.worksheets[0].iter_rows(values_only=True))
-    finally:
-        book.close()
-    header_at = next(
-        (i for i, r in enumerate(rows[:5]) if r and "邮箱" in [_text(c) for c in r]), None
-    )
-    if header_at is None:
-        raise ValidationFailed(_("找不到表头行（需含“邮箱”等列）。"), field="file")
-    header = [_text(c) for c in rows[header_at]]
-    missing = [c for c in IMPORT_COLUMNS if c not in header]
-    if missing:
-        raise ValidationFailed(_("缺少列：%(cols)s", cols="、".join(missing)), field="file")
-    idx = {c: header.index(c) for c in IMPORT_COLUMNS}
+    columns = tuple(Column(c, required=False) for c in IMPORT_COLUMNS)
     out: list[ImportRow] = []
     seen: dict[str, int] = {}
-    for offset, raw in enumerate(rows[header_at + 1 :], start=header_at + 2):
-        cells = [_text(c) for c in (raw or ())]
-        cells += [""] * (len(header) - len(cells))
-        if not any(cells):
-            continue
-        if cells[0].startswith(("制表单位", "制表人")):
-            break  # the footer row of our own export
-        get = {c: cells[i] for c, i in idx.items()}
+    for line, get in imports.read_rows(stream, columns):
         row = ImportRow(
-            offset,
+            line,
             {
                 "name": get["姓名"],
                 "email": get["邮箱"].lower(),
@@ -314,21 +271,6 @@ def import_experts(stream, *, actor) -> list[Expert]:
     rows = parse_import(stream)
     if not rows:
         raise ValidationFailed(_("表格中没有专家数据。"), field="file")
-    bad = [r for r in rows if r.problems]
-    if bad:
-        raise ValidationFailed(
-            _("导入失败：%(n)s 行有错误，没有导入任何专家。", n=len(bad)),
-            field="file",
-            details=[_("第 %(line)s 行：", line=r.line) + "；".join(r.problems) for r in bad],
-        )
-    created = []
-    try:
-        with db.session.begin_nested():
-            for r in rows:
-                created.append(create_expert(r.data, actor=actor))
-    except DomainError as err:
-        raise ValidationFailed(
-            _("导入失败，没有导入任何专家：%(msg)s", msg=err.message), field="file"
-        ) from None
+    created = imports.commit(rows, lambda data: create_expert(data, actor=actor), noun=_("专家"))
     trail.record("expert.import", "expert", None, actor=actor, after={"count": len(created)})
     return created

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Numeric, case, cast, func, select
 from sqlalchemy.orm import lazyload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.accounts.models import Organisation, User
 from app.applications.models import Application
 from app.audit import trail
 from app.calls.models import Call
@@ -88,9 +90,9 @@ def totals_and_vetoes(rows: list[ReviewAssignment]) -> tuple[list[ReviewTotal], 
 
 @dataclass
 class RankRow:
-    """One application on the ranking page."""
+    """One application on the ranking page (``application``: an ``AppLine``)."""
 
-    application: Application
+    application: AppLine
     ranked: RankedApplication
     totals: list[tuple[SheetRef, Decimal | None]] = field(default_factory=list)
 
@@ -104,6 +106,7 @@ class Ranking:
     icc: Decimal | None
     leniency: dict[int, Decimal]
     reviews: int
+    memo: dict = field(default_factory=dict)  # derived data kept with a cached ranking
 
 
 @dataclass(frozen=True)
@@ -156,10 +159,61 @@ def _sheets(call_id: int) -> tuple[list[SheetRef], list[ReviewTotal], list[VetoM
     return refs, totals, marks
 
 
-def rank_call(call: Call) -> Ranking:
-    """Aggregate and rank the submitted reviews of ``call`` (scoring.rank_applications)."""
-    if not call.rubric_snapshot_id:
-        return Ranking(None, [], None, {}, 0)
+@dataclass(frozen=True)
+class RoundResult:
+    """A call's ranking as plain data (no ORM objects): what the cache keeps."""
+
+    rubric: Rubric | None
+    ranked: tuple[RankedApplication, ...]
+    by_app: dict[int, tuple[tuple[SheetRef, Decimal | None], ...]]
+    icc: Decimal | None
+    leniency: dict[int, Decimal]
+    reviews: int
+
+
+_ROUNDS: OrderedDict[tuple, RoundResult] = OrderedDict()
+_ROUNDS_LOCK = threading.Lock()
+_ROUNDS_MAX = 8
+
+
+def round_key(call: Call) -> tuple:
+    """What the ranking of ``call`` depends on, in one aggregate query.
+
+    A submitted sheet is locked: its scores and vetoes change only through a reopen
+    and a new submission, which changes the set of submitted sheets, their
+    submission times and reopen counts. The rubric snapshot is immutable.
+    """
+    ra = ReviewAssignment
+    submitted = (ra.call_id == call.id) & (ra.state == "submitted")
+    vetoes = (
+        select(func.count(ReviewVeto.id))
+        .join(ra, ra.id == ReviewVeto.assignment_id)
+        .where(submitted)
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        select(
+            func.count(ra.id),
+            func.sum(cast(ra.total, Numeric(12, 4))),
+            vetoes,
+            func.coalesce(func.sum(ra.id), 0),
+            func.max(ra.id),
+            func.min(ra.submitted_at),
+            func.max(ra.submitted_at),
+            func.coalesce(func.sum(ra.reopen_count), 0),
+        ).where(submitted)
+    ).one()
+    engine = db.engine
+    return (
+        str(engine.url),
+        id(engine),
+        call.id,
+        call.rubric_snapshot_id,
+        *(str(v) for v in row),
+    )
+
+
+def _compute_round(call: Call) -> RoundResult:
     refs, totals, marks = _sheets(call.id)
     rubric = rubric_of(call.rubric_snapshot_id)
     ranked = rank_applications(rubric, totals, marks)
@@ -169,20 +223,158 @@ def rank_call(call: Call) -> Ranking:
         by_app.setdefault(r.application_id, []).append(
             (r, lookup[(str(r.application_id), str(r.expert_id))])
         )
-    apps = {
-        a.id: a
-        for a in db.session.scalars(select(Application).where(Application.call_id == call.id))
-    }
-    out = [
-        RankRow(
-            apps.get(int(x.application)) or db.session.get(Application, int(x.application)),
-            x,
-            by_app.get(int(x.application), []),
-        )
-        for x in ranked
-    ]
     lenient, icc = _calibration(tuple(totals)) if totals else ({}, None)
-    return Ranking(rubric, out, icc, dict(lenient), len(refs))
+    return RoundResult(
+        rubric,
+        tuple(ranked),
+        {k: tuple(v) for k, v in by_app.items()},
+        icc,
+        dict(lenient),
+        len(refs),
+    )
+
+
+def round_result(call: Call) -> RoundResult:
+    """The call's aggregation and ranking as plain data, computed once per state of
+    its submitted scores (``round_key``) and kept in a small per-process cache."""
+    if not call.rubric_snapshot_id:
+        return RoundResult(None, (), {}, None, {}, 0)
+    key = round_key(call)
+    with _ROUNDS_LOCK:
+        cached = _ROUNDS.get(key)
+        if cached is not None:
+            _ROUNDS.move_to_end(key)
+            return cached
+    result = _compute_round(call)
+    with _ROUNDS_LOCK:
+        _ROUNDS[key] = result
+        while len(_ROUNDS) > _ROUNDS_MAX:
+            _ROUNDS.popitem(last=False)
+    return result
+
+
+_RANKINGS: OrderedDict[tuple, Ranking] = OrderedDict()
+
+
+def rank_call(call: Call) -> Ranking:
+    """Aggregate and rank the submitted reviews of ``call`` (scoring.rank_applications).
+
+    The numbers come from ``round_result`` (cached on the round's scores); the
+    applications are listed as ``AppLine`` rows, and the whole ranking is kept
+    while neither the scores nor the call's applications change.
+    """
+    result = round_result(call)
+    if result.rubric is None:
+        return Ranking(None, [], None, {}, 0)
+    key = (round_key(call), _applications_key(call))
+    with _ROUNDS_LOCK:
+        cached = _RANKINGS.get(key)
+        if cached is not None:
+            _RANKINGS.move_to_end(key)
+    if cached is None:
+        out = [
+            RankRow(app, x, list(result.by_app.get(int(x.application), ())))
+            for app, x in zip(_applications(call, result.ranked), result.ranked, strict=True)
+        ]
+        cached = Ranking(result.rubric, out, result.icc, dict(result.leniency), result.reviews)
+        with _ROUNDS_LOCK:
+            _RANKINGS[key] = cached
+            while len(_RANKINGS) > _ROUNDS_MAX:
+                _RANKINGS.popitem(last=False)
+    # A fresh list and dict for the caller; the rows themselves are shared, read-only.
+    return Ranking(
+        cached.rubric,
+        list(cached.rows),
+        cached.icc,
+        dict(cached.leniency),
+        cached.reviews,
+        cached.memo,
+    )
+
+
+def _applications_key(call: Call) -> tuple:
+    """What the listed applications depend on (numbers, titles, states), in one query."""
+    a = Application
+    row = db.session.execute(
+        select(
+            func.count(a.id),
+            func.max(a.updated_at),
+            func.coalesce(func.sum(a.version), 0),
+            func.coalesce(func.sum(case((a.state == "in_review", 1), else_=0)), 0),
+            func.coalesce(func.sum(case((a.state == "reviewed", 1), else_=0)), 0),
+        ).where(a.call_id == call.id)
+    ).one()
+    return tuple(str(v) for v in row)
+
+
+def ranking_chart(ranking: Ranking) -> dict:
+    """The score-distribution chart's data (labels, aggregates, each review's total),
+    computed once per cached ranking."""
+    chart = ranking.memo.get("chart")
+    if chart is None:
+        chart = ranking.memo["chart"] = {
+            "labels": [r.application.project_number or str(r.application.id) for r in ranking.rows],
+            "aggregates": [
+                None if r.ranked.aggregate is None else float(r.ranked.aggregate)
+                for r in ranking.rows
+            ],
+            "totals": [[float(t) for _a, t in r.totals if t is not None] for r in ranking.rows],
+        }
+    return chart
+
+
+@dataclass(frozen=True)
+class SocietyRef:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class AppLine:
+    """An application as a ranking lists it: number, title, state and society.
+
+    Read as plain columns: building 2,000 full ORM rows (with their JSON columns)
+    cost more than the ranking itself. ``load()`` gives the full row when needed.
+    """
+
+    id: int
+    call_id: int
+    project_number: str | None
+    title: str
+    state: str
+    society: SocietyRef
+
+    def load(self) -> Application:
+        return db.session.get(Application, self.id)
+
+
+def _applications(call: Call, ranked) -> list[AppLine]:
+    """The ranked applications' lines in one query."""
+    a, org = Application.__table__, Organisation.__table__
+    lines = {
+        row.id: AppLine(
+            row.id,
+            row.call_id,
+            row.project_number,
+            row.title,
+            str(row.state),
+            SocietyRef(row.society_id, row.society_name),
+        )
+        for row in db.session.execute(
+            select(
+                a.c.id,
+                a.c.call_id,
+                a.c.project_number,
+                a.c.title,
+                a.c.state,
+                a.c.society_id,
+                org.c.name.label("society_name"),
+            )
+            .join(org, org.c.id == a.c.society_id)
+            .where(a.c.call_id == call.id)
+        )
+    }
+    return [lines[int(x.application)] for x in ranked]
 
 
 @lru_cache(maxsize=16)
@@ -260,11 +452,20 @@ class FeeRow:
     expert: Expert
     reviews: int
     rate_fen: int
-    amount_fen: int
+    amount_fen: int  # remote reviews
+    panel: object = None  # operations.panel.PanelFee: the panel day, if any
+
+    @property
+    def panel_fen(self) -> int:
+        return self.panel.fee_fen if self.panel is not None else 0
+
+    @property
+    def total_fen(self) -> int:
+        return self.amount_fen + self.panel_fen
 
 
 def fee_rows(call: Call) -> list[FeeRow]:
-    """Remote-review fees per expert from the call's submitted reviews, at the
+    """Remote-review fees per expert from the call's submitted reviews (plus panel days), at the
     configured rates (``REVIEW_FEE_SENIOR_FEN`` / ``REVIEW_FEE_OTHER_FEN`` per application).
     """
     config = current_app.config
@@ -287,4 +488,17 @@ def fee_rows(call: Call) -> list[FeeRow]:
         expert = experts[expert_id]
         rate = senior if expert.is_senior else other
         out.append(FeeRow(expert, int(n), rate, rate * int(n)))
-    return out
+    from app.reviews.operations.panel import with_panel_fees  # panel days (会议评审)
+
+    return with_panel_fees(call, out)
+
+
+def expert_names(expert_ids) -> dict[int, str]:
+    """expert id → the expert's name, in one query (for the leniency list)."""
+    ids = [int(i) for i in expert_ids]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Expert.id, User.name).join(User, User.id == Expert.user_id).where(Expert.id.in_(ids))
+    )
+    return {expert_id: name for expert_id, name in rows}

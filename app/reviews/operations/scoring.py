@@ -16,7 +16,13 @@ from app.extensions import db
 from app.reviews.models import ConflictRecord, ReviewAssignment, ReviewScore, ReviewVeto
 from app.reviews.operations.common import lang, require, rubric_of
 from app.reviews.operations.draw import replace_after_refusal
-from app.reviews.permissions import can_draw, can_reopen, can_respond, can_score
+from app.reviews.permissions import (
+    can_draw,
+    can_reopen,
+    can_respond,
+    can_score,
+    can_view_assigned,
+)
 from app.reviews.rubric import Rubric
 from app.reviews.scoring import review_total, round_half_up, validate_sheet
 from app.reviews.states import ACTIVE_STATES, ASSIGNMENT_WORKFLOW
@@ -308,3 +314,71 @@ def finish_round(call, *, actor) -> tuple[list[Application], list[Application]]:
         else:
             waiting.append(app)
     return done, waiting
+
+
+def reviewed_revision(assignment: ReviewAssignment) -> Revision | None:
+    """The application revision the expert reviews: the one pinned at submission,
+    else the latest submitted one."""
+    if assignment.revision_id is not None:
+        return db.session.get(Revision, assignment.revision_id)
+    return db.session.scalar(
+        select(Revision)
+        .where(Revision.application_id == assignment.application_id)
+        .order_by(Revision.number.desc())
+        .limit(1)
+    )
+
+
+def identity_hidden(assignment: ReviewAssignment) -> bool:
+    """Whether the call hides the applicant's identity from its reviewers (匿名评审)."""
+    return bool(assignment.application.call.hide_applicant_identity)
+
+
+def neutral_code(assignment: ReviewAssignment) -> str:
+    """What an anonymous review shows instead of the applicant: the application's code."""
+    app = assignment.application
+    return app.project_number or f"A{app.id:05d}"
+
+
+def open_attachment(assignment: ReviewAssignment, index: int, *, actor):
+    """The ``index``-th attachment of the revision under review, for its expert.
+
+    Returns ``(StoredFile, download name)`` or None when there is no such file.
+    Raises ``NotAllowed`` unless the expert was assigned, accepted and declared.
+    Audited as ``review_assignment.attachment`` with the revision, kind and sha256.
+    """
+    from app.core.files import path_for
+    from app.core.models import StoredFile
+
+    require(can_view_assigned(actor, assignment))
+    revision = reviewed_revision(assignment)
+    items = (revision.snapshot or {}).get("attachments") or [] if revision else []
+    if not 0 <= index < len(items):
+        return None
+    item = items[index]
+    stored = db.session.scalar(
+        select(StoredFile)
+        .where(
+            StoredFile.sha256 == item["file_sha256"],
+            StoredFile.owner_type == "application",
+            StoredFile.owner_id == assignment.application_id,
+        )
+        .order_by(StoredFile.id)
+        .limit(1)
+    )
+    if stored is None or not path_for(stored.sha256).is_file():
+        return None
+    trail.record(
+        "review_assignment.attachment",
+        "review_assignment",
+        assignment.id,
+        actor=actor,
+        after={
+            "application_id": assignment.application_id,
+            "revision_id": revision.id,
+            "kind": item.get("kind"),
+            "sha256": stored.sha256,
+            "bytes": stored.size,
+        },
+    )
+    return stored, item.get("name") or stored.original_name

@@ -15,6 +15,7 @@ bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 navigation.add("reviews.list_experts", _l("专家库"), "reviews.manage")
 navigation.add("reviews.list_calls", _l("专家评审"), "reviews.rank")
 navigation.add("reviews.my_assignments", _l("我的评审"), "reviews.score")
+navigation.add("reviews.my_panels", _l("我的会评"), "reviews.score")
 
 
 def download(data: bytes, name: str, mime: str, entity_type: str, entity_id, kind: str):
@@ -37,7 +38,7 @@ def download(data: bytes, name: str, mime: str, entity_type: str, entity_id, kin
     return response
 
 
-from app.reviews.views import draw, expert, pool, ranking  # noqa: E402,F401  (routes join bp)
+from app.reviews.views import draw, expert, panel, pool, ranking  # noqa: E402,F401  (routes join bp)
 
 
 def _register_demo() -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.applications.models import Application
 from app.calls.models import Call
 from app.core.errors import DomainError
 from app.core.models import Job
@@ -20,7 +21,7 @@ from app.reviews import operations as ops
 from app.reviews.forms import DrawForm, OverrideForm, ReasonForm
 from app.reviews.models import Expert, ReviewAssignment, ReviewDraw
 from app.reviews.operations.common import split_terms
-from app.reviews.states import CONFLICT_LABELS, AssignmentState
+from app.reviews.states import AssignmentState
 from app.reviews.views import bp, download
 
 
@@ -54,17 +55,49 @@ def list_calls():
     return render_template("reviews/calls.html", calls=calls, counts=counts)
 
 
+def _page_arg(name: str) -> int:
+    value = request.args.get(name, type=int) or 1
+    return max(value, 1)
+
+
 def _draw_context(call: Call) -> dict:
+    """The draw page: a fixed number of queries whatever the size of the call (the
+    assignments and a pending draw's rows are paged)."""
+    size = int(current_app.config.get("REVIEW_PAGE_SIZE", 100))
     draws = db.session.scalars(
         select(ReviewDraw).where(ReviewDraw.call_id == call.id).order_by(ReviewDraw.id.desc())
     ).all()
-    assignments = db.session.scalars(
-        select(ReviewAssignment)
-        .where(ReviewAssignment.call_id == call.id)
-        .order_by(ReviewAssignment.application_id, ReviewAssignment.id)
-    ).all()
-    experts = {e.id: e for e in db.session.scalars(select(Expert)).all()}
+    q = (request.args.get("q") or "").strip()[:100]
+    state = request.args.get("state") or ""
+    if state not in {s.value for s in AssignmentState}:
+        state = ""
+    page = _page_arg("page")
+    assignments, total = ops.list_assignments(call.id, q=q, state=state, page=page, per_page=size)
     pending = next((d for d in draws if d.confirmed_at is None), None)
+    pending_rows, pending_page, pending_pages = [], _page_arg("pp"), 0
+    if pending is not None:
+        drawn = sorted(pending.assignments().items())
+        pending_pages = max((len(drawn) + size - 1) // size, 1)
+        pending_page = min(pending_page, pending_pages)
+        pending_rows = [
+            (app_id, ids, pending.reserves(app_id)[:5])
+            for app_id, ids in drawn[(pending_page - 1) * size : pending_page * size]
+        ]
+    wanted = {x for _a, ids, spare in pending_rows for x in (*ids, *spare)}
+    experts = (
+        {e.id: e for e in db.session.scalars(select(Expert).where(Expert.id.in_(wanted)))}
+        if wanted
+        else {}
+    )
+    app_ids = {a for a, _i, _s in pending_rows}
+    apps = (
+        {
+            a.id: a
+            for a in db.session.scalars(select(Application).where(Application.id.in_(app_ids)))
+        }
+        if app_ids
+        else {}
+    )
     job = db.session.scalar(
         select(Job)
         .where(Job.kind == "reviews.draw", Job.created_by_id == current_user.id)
@@ -77,12 +110,21 @@ def _draw_context(call: Call) -> dict:
         "call": call,
         "draws": draws,
         "pending": pending,
+        "pending_rows": pending_rows,
+        "pending_page": pending_page,
+        "pending_pages": pending_pages,
         "assignments": assignments,
+        "total": total,
+        "page": page,
+        "size": size,
+        "q": q,
+        "state": state,
+        "states": list(AssignmentState),
         "experts": experts,
-        "undrawn": ops.undrawn_applications(call),
-        "pool_size": len(ops.pool_for()),
-        "conflicts": ops.conflicts_of_call(call.id),
-        "conflict_labels": CONFLICT_LABELS,
+        "apps": apps,
+        "undrawn": ops.undrawn_count(call),
+        "pool_size": ops.pool_size(),
+        "conflict_count": ops.conflict_count(call.id),
         "state_label": lambda s: AssignmentState(str(s)).label,
         "job": job,
         "form": DrawForm(),

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.accounts.models import Organisation
-from app.applications.models import Revision
 from app.core.errors import DomainError
+from app.core.files import path_for
 from app.core.permissions import requires
 from app.extensions import db
+from app.reviews import exports
 from app.reviews import operations as ops
 from app.reviews.forms import RespondForm, SheetForm, sheet_data
 from app.reviews.models import Expert, ReviewAssignment
@@ -21,7 +22,7 @@ from app.reviews.operations.common import lang
 from app.reviews.permissions import can_respond, can_score, can_view_assigned
 from app.reviews.scoring import review_total
 from app.reviews.states import AssignmentState
-from app.reviews.views import bp
+from app.reviews.views import bp, download
 
 
 def _own_or_404(assignment_id: int) -> ReviewAssignment:
@@ -83,16 +84,21 @@ def my_assignment(assignment_id):
         )
         return redirect(url_for("reviews.my_assignment", assignment_id=row.id))
     app = row.application
-    parties = [app.society.name]
-    if app.co_government_id:
-        parties.append(db.session.get(Organisation, app.co_government_id).name)
-    members = [app.chief_expert or {}, *(app.team or [])]
-    parties += [m["organisation"] for m in members if m.get("organisation")]
+    anonymous = ops.identity_hidden(row)
+    parties = []
+    if not anonymous:  # 匿名评审: conflicts are checked by the system, names stay hidden
+        parties = [app.society.name]
+        if app.co_government_id:
+            parties.append(db.session.get(Organisation, app.co_government_id).name)
+        members = [app.chief_expert or {}, *(app.team or [])]
+        parties += [m["organisation"] for m in members if m.get("organisation")]
     return render_template(
         "reviews/assignment.html",
         row=row,
         form=form,
         parties=list(dict.fromkeys(parties)),
+        anonymous=anonymous,
+        code=ops.neutral_code(row),
         state_label=AssignmentState(str(row.state)).label,
     )
 
@@ -104,13 +110,56 @@ def assigned_application(assignment_id):
     row = _own_or_404(assignment_id)
     if not can_view_assigned(current_user, row):
         abort(404)
-    revision = db.session.scalar(
-        select(Revision)
-        .where(Revision.application_id == row.application_id)
-        .order_by(Revision.number.desc())
-        .limit(1)
+    revision = ops.reviewed_revision(row)
+    return render_template(
+        "reviews/application.html",
+        row=row,
+        revision=revision,
+        anonymous=ops.identity_hidden(row),
+        code=ops.neutral_code(row),
     )
-    return render_template("reviews/application.html", row=row, revision=revision)
+
+
+@bp.route("/assignments/<int:assignment_id>/attachments/<int:index>")
+@requires("reviews.score")
+def assigned_attachment(assignment_id, index):
+    """An attachment of the revision under review (assigned, accepted and declared only;
+    every download audited)."""
+    row = _own_or_404(assignment_id)
+    if not can_view_assigned(current_user, row):
+        abort(404)
+    found = ops.open_attachment(row, index, actor=current_user)
+    if found is None:
+        abort(404)
+    stored, name = found
+    db.session.commit()
+    return send_file(
+        path_for(stored.sha256), mimetype=stored.mime, as_attachment=True, download_name=name
+    )
+
+
+@bp.route("/assignments/<int:assignment_id>/sheet.pdf")
+@requires("reviews.score")
+def sheet_pdf(assignment_id):
+    """评分表 (PDF): the expert's own submitted score sheet."""
+    row = _own_or_404(assignment_id)
+    if row.state != "submitted":
+        abort(404)
+    data = exports.sheet_pdf(row, ops.sheet_rubric(row), anonymous=ops.identity_hidden(row))
+    name = f"评分表-{ops.neutral_code(row)}.pdf"
+    return download(data, name, "application/pdf", "review_assignment", row.id, "score-sheet")
+
+
+@bp.route("/assignments/<int:assignment_id>/declaration.pdf")
+@requires("reviews.score")
+def declaration_pdf(assignment_id):
+    """回避及保密承诺书 (PDF): the expert's declaration and pledge, once accepted."""
+    row = _own_or_404(assignment_id)
+    if not can_view_assigned(current_user, row):
+        abort(404)
+    data = exports.declaration_pdf(row, anonymous=ops.identity_hidden(row))
+    name = f"回避及保密承诺书-{ops.neutral_code(row)}.pdf"
+    return download(data, name, "application/pdf", "review_assignment", row.id, "declaration")
 
 
 def _sheet_values(row: ReviewAssignment, rubric, posted: dict | None) -> dict:
@@ -174,5 +223,6 @@ def score_sheet(assignment_id):
         lang=lang(),
         editable=bool(can_score(current_user, row)),
         total=total,
+        code=ops.neutral_code(row),
         state_label=AssignmentState(str(row.state)).label,
     ), status

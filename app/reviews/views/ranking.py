@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,6 +21,7 @@ from app.reviews import operations as ops
 from app.reviews.forms import RatingForm, ReasonForm
 from app.reviews.models import Expert, ExpertRating
 from app.reviews.operations.common import lang
+from app.reviews.operations.panel import ranking_section
 from app.reviews.scoring import FLAGS
 from app.reviews.views import bp, download
 
@@ -31,6 +32,27 @@ FLAG_LABELS = {
     "disagreement": _l("分歧较大"),
     "tie": _l("并列"),
 }
+METHOD_LABELS = {
+    "trimmed_mean": _l("截尾平均（评审人数达到规定人数时去掉一个最高分和一个最低分后取平均）"),
+    "median": _l("中位数"),
+    "mean": _l("平均"),
+}
+NORMALIZATION_LABELS = {
+    "none": _l("不做标准化"),
+    "zscore": _l("按专家标准化（消除各专家打分尺度差异）"),
+    "calibrated": _l("宽严度校正（扣除各专家偏宽或偏严的幅度）"),
+}
+
+
+def reliability_verdict(icc) -> str:
+    """A plain verdict on ICC(1): how far the experts agree on the same application."""
+    if icc is None:
+        return str(_l("评分不足，无法计算。"))
+    if icc >= 0.75:
+        return str(_l("专家评分一致性良好，排序较为可靠。"))
+    if icc >= 0.5:
+        return str(_l("专家评分一致性中等，排名相近的申报书宜结合评审意见判断。"))
+    return str(_l("专家评分一致性较差，建议重点复核“分歧较大”的申报书。"))
 
 
 def _call_or_404(call_id: int) -> Call:
@@ -59,13 +81,14 @@ def ranking(call_id):
     flag = request.args.get("flag", "")
     rows = [r for r in result.rows if not flag or flag in r.ranked.flags]
     rows = _sorted(rows, request.args.get("sort", "rank"))
-    chart = {
-        "labels": [r.application.project_number or str(r.application.id) for r in result.rows],
-        "aggregates": [
-            None if r.ranked.aggregate is None else float(r.ranked.aggregate) for r in result.rows
-        ],
-        "totals": [[float(t) for _a, t in r.totals if t is not None] for r in result.rows],
-    }
+    size = int(current_app.config.get("REVIEW_PAGE_SIZE", 100))
+    page = max(request.args.get("page", type=int) or 1, 1)
+    total_rows, rows = len(rows), rows[(page - 1) * size : page * size]
+    chart_json = result.memo.get("chart_json")
+    if chart_json is None:  # kept with the cached ranking
+        chart_json = result.memo["chart_json"] = json.dumps(
+            ops.ranking_chart(result), ensure_ascii=False
+        )
     return render_template(
         "reviews/ranking.html",
         call=call,
@@ -75,9 +98,18 @@ def ranking(call_id):
         flags=FLAGS,
         flag_labels={k: str(v) for k, v in FLAG_LABELS.items()},
         lang=lang(),
-        chart_json=json.dumps(chart, ensure_ascii=False),
+        chart_json=chart_json,
         reason_form=ReasonForm(),
-        experts={e.id: e for e in db.session.query(Expert).all()},
+        page=page,
+        size=size,
+        total_rows=total_rows,
+        method_label=METHOD_LABELS.get(result.rubric.aggregation) if result.rubric else None,
+        normalization_label=(
+            NORMALIZATION_LABELS.get(result.rubric.normalization) if result.rubric else None
+        ),
+        reliability=reliability_verdict(result.icc),
+        expert_names=ops.expert_names(result.leniency),
+        panel_section=ranking_section(call, result),  # 会议评审 (views/panel.py)
     )
 
 

@@ -24,6 +24,12 @@
       });
       output.textContent = weights > 0 ? (100 * weighted / weights).toFixed(2) : "—";
     };
+    // Submitting locks the sheet: ask first (the button carries the question).
+    sheet.addEventListener("submit", function (event) {
+      var button = event.submitter;
+      var question = button && button.getAttribute("data-confirm");
+      if (question && !window.confirm(question)) { event.preventDefault(); }
+    });
     sheet.addEventListener("input", recompute);
     sheet.addEventListener("change", recompute);
     recompute();
