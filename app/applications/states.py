@@ -117,5 +117,10 @@ APPLICATION_WORKFLOW = Workflow(
         Transition("award", ("proposed",), "awarded"),
         # An overturned reconsideration (复审改变原决定) sends it back to the decision.
         Transition("reconsider", ("not_funded",), "reviewed"),
+        # Awards module (issue 5): an overturned reconsideration may send it back to
+        # review (重新评审); an award withdrawn before publication sends it back to the
+        # decision.
+        Transition("rereview", ("not_funded",), "in_review"),
+        Transition("unpropose", ("proposed",), "reviewed"),
     ],
 )

@@ -178,11 +178,18 @@ def demo_awards(password: str) -> list[tuple[str, str, str]]:
     with clock.frozen(t0 + 45 * day if t0 + 45 * day < now else now):
         ops.flag_overdue_agreements()
     call_b, rows_b = _call(
-        fund, officer, TITLE_B, now - 15 * day, ["智能制造学会服务站项目", "海洋科普学会服务站项目"]
+        fund,
+        officer,
+        TITLE_B,
+        now - 15 * day,
+        ["智能制造学会服务站项目", "海洋科普学会服务站项目", "乡村振兴学会服务站项目"],
     )
     ops.propose_award(rows_b[0], rows_b[0].requested_fen, "同意拟立项。", actor=officer)
     approved = ops.propose_award(rows_b[1], rows_b[1].requested_fen, "同意拟立项。", actor=officer)
     ops.approve_award(approved, actor=approver)
+    # A proposal withdrawn before approval: the application is back at the decision.
+    withdrawn = ops.propose_award(rows_b[2], rows_b[2].requested_fen, "同意拟立项。", actor=officer)
+    ops.withdraw_award(withdrawn, "申报单位资格需进一步核实，撤回立项建议。", actor=officer)
     return []
 
 

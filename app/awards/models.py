@@ -68,6 +68,25 @@ class AwardNotice(db.Model):
         return clock.as_utc(when or clock.now()) < clock.as_utc(self.ends_at)
 
 
+# The award's state-dependent CHECKs (migration 0013 relaxed them for withdrawal: a
+# revoked award was approved iff money was committed, and noticed only if published).
+AWARD_CHECKS = {
+    "approved_at_iff_approved": (
+        f"(state IN {sql_list(APPROVED_STATES)} AND approved_at IS NOT NULL) OR "
+        "(state = 'proposed' AND approved_at IS NULL) OR state = 'revoked'"
+    ),
+    "notice_iff_noticed": (
+        f"(state IN {sql_list(NOTICED_STATES)} AND notice_id IS NOT NULL) OR "
+        "(state IN ('proposed', 'approved') AND notice_id IS NULL) OR state = 'revoked'"
+    ),
+    "revoked_iff": (
+        "(state = 'revoked') = (revoked_at IS NOT NULL) AND "
+        "(revoked_at IS NULL OR (commit_transfer_id IS NULL) = (decommit_transfer_id IS NULL))"
+        " AND (revoked_at IS NOT NULL OR decommit_transfer_id IS NULL)"
+    ),
+}
+
+
 class Award(db.Model):
     """An award (立项) of one application: proposed, approved (money committed), noticed,
     then confirmed or revoked. Its id is the ledger's grant id and the project's id."""
@@ -94,6 +113,8 @@ class Award(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decommit_transfer_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_transfer.id"))
+    # Why it was withdrawn or revoked (the objection's answer, or the withdrawal reason).
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
 
     call: Mapped[Call] = relationship(lazy="joined")
     application: Mapped[Application] = relationship(lazy="joined")
@@ -112,25 +133,15 @@ class Award(db.Model):
         CheckConstraint(
             "approved_by_id IS NULL OR approved_by_id <> proposed_by_id", name="four_eyes"
         ),
-        CheckConstraint(
-            f"(state IN {sql_list(APPROVED_STATES)}) = (approved_at IS NOT NULL)",
-            name="approved_at_iff_approved",
-        ),
+        CheckConstraint(AWARD_CHECKS["approved_at_iff_approved"], name="approved_at_iff_approved"),
         CheckConstraint(
             "(approved_at IS NULL) = (approved_by_id IS NULL) AND "
             "(approved_at IS NULL) = (commit_transfer_id IS NULL)",
             name="approval_complete",
         ),
-        CheckConstraint(
-            f"(state IN {sql_list(NOTICED_STATES)}) = (notice_id IS NOT NULL)",
-            name="notice_iff_noticed",
-        ),
+        CheckConstraint(AWARD_CHECKS["notice_iff_noticed"], name="notice_iff_noticed"),
         CheckConstraint("(state = 'confirmed') = (confirmed_at IS NOT NULL)", name="confirmed_iff"),
-        CheckConstraint(
-            "(state = 'revoked') = (revoked_at IS NOT NULL) AND "
-            "(revoked_at IS NULL) = (decommit_transfer_id IS NULL)",
-            name="revoked_iff",
-        ),
+        CheckConstraint(AWARD_CHECKS["revoked_iff"], name="revoked_iff"),
         # At most one live award per application (a revoked one may be followed by another).
         db.Index(
             "uq_award_live_application",
@@ -265,6 +276,8 @@ class Reconsideration(db.Model):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    # Where an overturned request sent the application (RECONSIDERATION_OUTCOMES).
+    outcome: Mapped[str | None] = mapped_column(String(16))
 
     application: Mapped[Application] = relationship(lazy="joined")
 

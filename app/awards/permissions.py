@@ -18,6 +18,9 @@ register_permissions(
         "awards.outcome": {"applicant", "society_admin"},
         "awards.reconsider": {"applicant", "society_admin"},
         "awards.handle": {"officer", "approver"},
+        # Withdrawal before publication: the officer while proposed, the approver once
+        # approved (the transition table in states.py decides which).
+        "awards.withdraw": {"officer", "approver"},
         "agreements.read": {"officer", "approver", "auditor", "applicant", "society_admin"},
         "agreements.edit": {"officer", "approver"},
         "agreements.sign": {"society_admin"},

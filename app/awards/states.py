@@ -32,10 +32,17 @@ labelled(
 )
 # The applicant sees nothing of an award before it is published.
 UNPUBLISHED_AWARD_STATES = ("proposed", "approved")
-# Past approval: the money is committed (approved_at, commit_transfer_id set).
-APPROVED_STATES = ("approved", "in_notice", "objection", "confirmed", "revoked")
-# Published in a notice (notice_id set).
-NOTICED_STATES = ("in_notice", "objection", "confirmed", "revoked")
+# Past approval: the money is committed (approved_at, commit_transfer_id set). A
+# revoked award may or may not have been approved (withdrawn while proposed).
+APPROVED_STATES = ("approved", "in_notice", "objection", "confirmed")
+# Published in a notice (notice_id set); a revoked award may or may not have been.
+NOTICED_STATES = ("in_notice", "objection", "confirmed")
+# Outcomes of an overturned reconsideration (改变原决定).
+RECONSIDERATION_OUTCOMES = {
+    "decision": _l("退回立项决定（由经办人重新拟定）"),
+    "review": _l("退回评审（重新评审该申报书）"),
+    "award": _l("直接拟立项（按复审决定的金额）"),
+}
 
 
 class ObjectionState(State):
@@ -160,6 +167,12 @@ AWARD_WORKFLOW = Workflow(
         Transition("confirm", ("in_notice", "objection"), "confirmed", _officer),
         # An upheld objection revokes the award (a cascade).
         Transition("revoke", ("objection",), "revoked"),
+        # Withdrawal (撤回) before publication: STATES.md has no "withdrawn" award
+        # state, so a withdrawn award ends revoked (已撤销) without a notice. While
+        # proposed the officer withdraws (no money moved); once approved the
+        # approver does (DECOMMIT of the committed money).
+        Transition("withdraw", ("proposed",), "revoked", _officer, needs_reason=True),
+        Transition("withdraw_approved", ("approved",), "revoked", _approver, needs_reason=True),
     ],
 )
 

@@ -34,11 +34,13 @@ from app.awards.operations.decisions import (
     approve_award,
     awards_of,
     committed_fen,
+    create_award,
     mark_not_funded,
     notice_period,
     propose_award,
     publish_decisions,
     ranking_of,
+    withdraw_award,
 )
 from app.awards.operations.reconsiderations import (
     decide_reconsideration,
@@ -54,6 +56,7 @@ __all__ = [
     "awards_of",
     "can_confirm",
     "committed_fen",
+    "create_award",
     "confirm_award",
     "confirm_call",
     "confirm_due_awards",
@@ -80,4 +83,5 @@ __all__ = [
     "sign_agreement",
     "tranche_amounts",
     "update_agreement",
+    "withdraw_award",
 ]

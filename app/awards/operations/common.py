@@ -38,12 +38,19 @@ def days(name: str, default: int) -> timedelta:
     return timedelta(days=int(current_app.config.get(name, default)))
 
 
-def reopen_application(app: Application, *, actor, reason: str) -> Application:
-    """not_funded → reviewed after an overturned reconsideration (``application.reconsider``)."""
+def reopen_application(
+    app: Application, *, actor, reason: str, action: str = "reconsider"
+) -> Application:
+    """Send an application back after an award decision was set aside.
+
+    ``reconsider`` (not_funded → reviewed) and ``rereview`` (not_funded → in_review)
+    after an overturned reconsideration; ``unpropose`` (proposed → reviewed) after a
+    withdrawn award. Audited as ``application.<action>``.
+    """
     app = lock_application(app)
     touch(app, actor)
     APPLICATION_WORKFLOW.apply(
-        app, "reconsider", actor=actor, reason=reason, system=True, after={"version": app.version}
+        app, action, actor=actor, reason=reason, system=True, after={"version": app.version}
     )
     return app
 

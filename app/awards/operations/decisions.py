@@ -13,7 +13,7 @@ from app.applications.models import Application
 from app.applications.operations import advance_application
 from app.audit import trail
 from app.awards.models import Award, AwardNotice, NotFundedDecision, Reconsideration
-from app.awards.operations.common import lock, notify_society, require
+from app.awards.operations.common import lock, notify_society, reopen_application, require
 from app.awards.permissions import can_approve, can_propose
 from app.awards.states import AWARD_WORKFLOW
 from app.calls.models import Call
@@ -30,11 +30,20 @@ LIVE_STATES = ("proposed", "approved", "in_notice", "objection", "confirmed")
 
 
 def ranking_of(call: Call) -> dict[int, tuple[int | None, str | None]]:
-    """application id → (rank, aggregate score as text) from the review ranking."""
+    """application id → (rank, score as text) from the review ranking, or from the
+    final ranking when the call's panel review (second stage) has concluded."""
+    from app.reviews.operations.panel import final_ranking, panel_of
     from app.reviews.operations.ranking import rank_call
 
+    ranking = rank_call(call)
+    final = final_ranking(panel_of(call), ranking)
+    if final:
+        return {
+            row.application.id: (row.rank, None if row.final is None else str(row.final))
+            for row in final
+        }
     out = {}
-    for row in rank_call(call).rows:
+    for row in ranking.rows:
         r = row.ranked
         out[row.application.id] = (r.rank, None if r.aggregate is None else str(r.aggregate))
     return out
@@ -111,6 +120,12 @@ def propose_award(app: Application, amount_fen: int, note: str, *, actor) -> Awa
     Audited as ``award.propose`` and ``application.propose``.
     """
     require(can_propose(actor, app.call))
+    return create_award(app, amount_fen, note, actor=actor)
+
+
+def create_award(app: Application, amount_fen: int, note: str, *, actor) -> Award:
+    """The award proposal itself; the caller has checked who may propose (the officer,
+    or the approver whose reconsideration decision sets the amount)."""
     _check_decidable(app)
     amount_fen = _check_amount(app, amount_fen)
     note = _note(note)
@@ -258,6 +273,52 @@ def approve_award(award: Award, *, actor) -> Award:
     return award
 
 
+def withdraw_award(award: Award, reason: str, *, actor) -> Award:
+    """Withdraw (撤回) an award before it is published, with a reason.
+
+    Proposed: the officer withdraws it (no money had moved). Approved but not yet
+    published: the approver withdraws it and its committed money goes back to the
+    call (DECOMMIT, key ``award:{id}:decommit``). STATES.md has no "withdrawn"
+    award state, so the award ends revoked (已撤销) without a notice; the
+    application returns to the decision (proposed → reviewed), where it can be
+    proposed again or decided not funded. Noticed awards are revoked only through
+    an upheld objection.
+    Raises ``NotAllowed``, ``InvalidTransition``, ``ValidationFailed`` (no reason).
+    Audited as ``award.withdraw`` / ``award.withdraw_approved`` (and
+    ``ledger.decommit``, ``application.unpropose``).
+    """
+    award = lock(Award, award)
+    if award.state == "proposed":
+        action = "withdraw"
+    elif award.state == "approved":
+        action = "withdraw_approved"
+    else:
+        raise InvalidTransition(_("只有尚未公布的立项可以撤回；公示中的立项只能经异议处理撤销。"))
+    require(AWARD_WORKFLOW.can(award, action, actor))
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("请填写撤回理由。"), field="reason")
+    after = {"amount_fen": award.amount_fen, "decommitted_fen": 0}
+    if action == "withdraw_approved":
+        transfer = ledger.decommit(
+            award.call_id,
+            award.id,
+            award.amount_fen,
+            actor=actor,
+            key=f"award:{award.id}:decommit",
+            memo=reason[:500],
+        )
+        award.decommit_transfer_id = transfer.id
+        after.update(transfer_id=transfer.id, decommitted_fen=award.amount_fen)
+    award.revoked_at, award.revoke_reason = clock.now(), reason
+    AWARD_WORKFLOW.apply(award, action, actor=actor, reason=reason, after=after)
+    reopen_application(award.application, actor=actor, reason=reason, action="unpropose")
+    from app.awards.operations.confirmation import settle_call
+
+    settle_call(award.call, actor=actor)
+    return award
+
+
 def _aggregated_comments(app: Application, decision: NotFundedDecision) -> str:
     """The review outcome the applicant sees: score, rank and the experts' comments,
     never who wrote them."""
@@ -307,7 +368,9 @@ def publish_decisions(call: Call, *, actor, working_days: bool | None = None):
     First publication (call in review): every reviewed application must have a
     decision and every proposed award must be approved. Approved awards go into
     a new notice of ``call.notice_days`` days (calendar days unless working days
-    are asked for, by the argument, the call or ``AWARD_NOTICE_WORKING_DAYS``)
+    are asked for, by the argument, the call's ``notice_working_days`` or
+    ``AWARD_NOTICE_WORKING_DAYS``; working days skip weekends and the configured
+    holidays of ``clock.WorkCalendar``)
     and move to in_notice; not-funded applications move to not_funded and their
     society is told the outcome with the aggregated review comments; the call
     moves to notice. A later publication (after reconsiderations) publishes what
@@ -351,7 +414,7 @@ def publish_decisions(call: Call, *, actor, working_days: bool | None = None):
     if approved:
         if working_days is None:
             working_days = bool(
-                getattr(call, "notice_working_days", None)
+                call.notice_working_days
                 or current_app.config.get("AWARD_NOTICE_WORKING_DAYS", False)
             )
         days = int(call.notice_days or 5)

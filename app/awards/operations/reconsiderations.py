@@ -14,10 +14,12 @@ from app.awards.permissions import can_request_reconsideration
 from app.awards.states import (
     GROUND_LABELS,
     OPEN_RECONSIDERATION_STATES,
+    RECONSIDERATION_OUTCOMES,
     RECONSIDERATION_WORKFLOW,
 )
 from app.core import clock
 from app.core.errors import Conflict, NotAllowed, ValidationFailed
+from app.core.money import format_yuan
 from app.extensions import db
 
 
@@ -143,16 +145,38 @@ def screen_reconsideration(row: Reconsideration, accept: bool, *, actor, reason=
     return row
 
 
-def decide_reconsideration(row: Reconsideration, overturn: bool, reason: str, *, actor):
+def decide_reconsideration(
+    row: Reconsideration,
+    overturn: bool,
+    reason: str,
+    *,
+    actor,
+    outcome: str = "decision",
+    amount_fen: int | None = None,
+):
     """The approver decides: 维持原决定 (upheld) or 改变原决定 (overturned).
 
-    Overturned: the not-funded decision is set aside and the application goes
-    back to the decision (reviewed), where the officer proposes an award as
-    usual (approval, notice). The society is told either way.
+    Overturned, the not-funded decision is set aside and ``outcome`` says where
+    the application goes (``RECONSIDERATION_OUTCOMES``):
+
+    - ``decision``: back to the decision (reviewed), where the officer proposes
+      an award as usual (approval, notice);
+    - ``review``: back to review (in_review); the experts' submitted score sheets
+      of this application are reopened for them to score again, and the round
+      ends as usual (reviewed → decision);
+    - ``award``: straight to a proposed award of ``amount_fen`` (≤ requested,
+      ≤ the call's cap) proposed by the deciding approver — so another approver
+      approves it (four-eyes) before the officer publishes it in a new notice.
+
+    The outcome is recorded on the request and sent to the society either way.
     Raises ``NotAllowed`` (not an approver, or the officer who screened it),
-    ``InvalidTransition``, ``ValidationFailed``. Audited as
-    ``reconsideration.uphold`` / ``reconsideration.overturn`` (and ``application.reconsider``).
+    ``InvalidTransition``, ``ValidationFailed`` (no reason, unknown outcome, bad
+    amount; nothing is written). Audited as ``reconsideration.uphold`` /
+    ``reconsideration.overturn`` with the outcome (and ``application.reconsider`` /
+    ``application.rereview``, ``review_assignment.reopen``, ``award.propose``).
     """
+    from app.awards.operations.decisions import _check_amount, create_award
+
     row = lock(Reconsideration, row)
     action = "overturn" if overturn else "uphold"
     require(RECONSIDERATION_WORKFLOW.can(row, action, actor))
@@ -161,16 +185,19 @@ def decide_reconsideration(row: Reconsideration, overturn: bool, reason: str, *,
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(_("请填写复审决定理由。"), field="reason")
+    app = row.application
+    if overturn:
+        if outcome not in RECONSIDERATION_OUTCOMES:
+            raise ValidationFailed(_("请选择改变原决定后的处理方式。"), field="outcome")
+        if outcome == "award":
+            amount_fen = _check_amount(app, amount_fen)
     now = clock.now()
     row.decided_by_id, row.decided_at, row.decision_reason = actor.id, now, reason
-    RECONSIDERATION_WORKFLOW.apply(
-        row,
-        action,
-        actor=actor,
-        reason=reason,
-        after={"overdue": now > clock.as_utc(row.decide_by)},
-    )
-    app = row.application
+    row.outcome = outcome if overturn else None
+    after = {"overdue": now > clock.as_utc(row.decide_by)}
+    if overturn:
+        after["outcome"] = outcome
+    RECONSIDERATION_WORKFLOW.apply(row, action, actor=actor, reason=reason, after=after)
     if overturn:
         standing = db.session.scalar(
             select(NotFundedDecision).where(
@@ -180,8 +207,28 @@ def decide_reconsideration(row: Reconsideration, overturn: bool, reason: str, *,
         )
         if standing is not None:
             standing.overturned_at = now
-        reopen_application(app, actor=actor, reason=reason)
-        body = _("经复审，改变原决定，“%(t)s”将重新拟定立项。理由：%(r)s", t=app.title, r=reason)
+        if outcome == "review":
+            reopen_application(app, actor=actor, reason=reason, action="rereview")
+            _reopen_sheets(app, reason, actor)
+            body = _(
+                "经复审，改变原决定，“%(t)s”退回重新评审，评审完成后重新拟定立项。理由：%(r)s",
+                t=app.title,
+                r=reason,
+            )
+        elif outcome == "award":
+            reopen_application(app, actor=actor, reason=reason)
+            award = create_award(app, amount_fen, reason, actor=actor)
+            body = _(
+                "经复审，改变原决定，“%(t)s”拟立项，金额 %(a)s 元，经审批后公示。理由：%(r)s",
+                t=app.title,
+                a=format_yuan(award.amount_fen),
+                r=reason,
+            )
+        else:
+            reopen_application(app, actor=actor, reason=reason)
+            body = _(
+                "经复审，改变原决定，“%(t)s”将重新拟定立项。理由：%(r)s", t=app.title, r=reason
+            )
     else:
         body = _("经复审，维持原决定。理由：%(r)s", r=reason)
     notify_society(
@@ -191,3 +238,35 @@ def decide_reconsideration(row: Reconsideration, overturn: bool, reason: str, *,
         link=f"/awards/applications/{app.id}/outcome",
     )
     return row
+
+
+def _reopen_sheets(app: Application, reason: str, actor) -> int:
+    """Reopen the application's submitted score sheets for re-review (a cascade of the
+    approver's decision, audited as ``review_assignment.reopen``)."""
+    from app.reviews.models import ReviewAssignment
+    from app.reviews.states import ASSIGNMENT_WORKFLOW
+
+    rows = db.session.scalars(
+        select(ReviewAssignment)
+        .where(ReviewAssignment.application_id == app.id, ReviewAssignment.state == "submitted")
+        .order_by(ReviewAssignment.id)
+        .with_for_update(of=ReviewAssignment)
+    ).all()
+    for assignment in rows:
+        total = assignment.total
+        assignment.submitted_at = None
+        assignment.reopen_count = (assignment.reopen_count or 0) + 1
+        ASSIGNMENT_WORKFLOW.apply(
+            assignment,
+            "reopen",
+            actor=actor,
+            reason=reason,
+            system=True,
+            after={
+                "previous_total": total,
+                "reopen_count": assignment.reopen_count,
+                "reconsideration": True,
+            },
+        )
+    db.session.flush()
+    return len(rows)
