@@ -4,14 +4,18 @@ Every figure takes the same ``Filters`` (the fund's year, a call) and is compute
 the database where the rows are many (ledger transfers grouped by stage and month):
 
 - projects by task type (the application's category) and by city (the co-building
-  government's ``city_code``, named from ``data/zhejiang.toml``);
+  government's ``city_code``, named from ``data/zhejiang.toml``): funded projects only,
+  so a project revoked or terminated (``ended_at`` set, in whatever state it moved on
+  to: clawback, closed, archived) is not counted; ``stopped_projects`` counts those;
 - money by stage and month from ledger transfers: reserved (RESERVE − UNRESERVE),
   committed (COMMIT − DECOMMIT), released (RELEASE), paid (DISBURSE), clawback
   demanded (CLAWBACK_DEMAND) and clawed back (CLAWBACK_RECEIVED); a REVERSAL counts
   against its original's stage; months are Asia/Shanghai calendar months;
 - grades of accepted evaluations; distributions of evaluation and review totals;
 - participation: provincial societies that submitted an application ÷ societies
-  registered (organisations of kind ``society``).
+  registered (organisations of kind ``society``);
+- the stations' stage goals, as ``app.stations.figures.stage_figures`` computes them
+  (programme-wide: not narrowed by year or call).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from app.extensions import db
 from app.ledger.models import LedgerTransfer
 from app.projects.models import Project
 from app.reviews.models import ReviewAssignment
+from app.stations.figures import stage_figures
 
 # Stage → (transfer codes that add, codes that subtract).
 STAGES = {
@@ -90,9 +95,16 @@ def cities() -> tuple[tuple[str, str, str], ...]:
     return _cities(str(path))
 
 
+def _funded(stmt):
+    """Projects still funded: neither revoked nor terminated (``ended_at`` is set by
+    both, and stays set through clawback, closure and archiving)."""
+    return stmt.where(Project.ended_at.is_(None))
+
+
 def projects_by_category(filters: Filters) -> list[dict]:
-    """Projects per task type: ``[{key, label, count}]`` in the five types' order, then others."""
-    stmt = (
+    """Funded projects per task type: ``[{key, label, count}]`` in the five types' order,
+    then others (revoked and terminated projects left out)."""
+    stmt = _funded(
         select(Application.category, func.count(Project.id))
         .join(Application, Application.id == Project.application_id)
         .group_by(Application.category)
@@ -109,10 +121,11 @@ def projects_by_category(filters: Filters) -> list[dict]:
 
 
 def projects_by_city(filters: Filters, lang: str = "zh") -> list[dict]:
-    """Projects per city of the co-building government: ``[{code, name, count}]``, every
-    city of the province in file order, then ``other`` (no or an unknown city code)."""
+    """Funded projects per city of the co-building government: ``[{code, name, count}]``,
+    every city of the province in file order, then ``other`` (no or an unknown city code);
+    revoked and terminated projects left out."""
     gov = Organisation.__table__.alias("gov")
-    stmt = (
+    stmt = _funded(
         select(gov.c.city_code, func.count(Project.id))
         .select_from(Project)
         .join(Application, Application.id == Project.application_id)
@@ -129,6 +142,12 @@ def projects_by_city(filters: Filters, lang: str = "zh") -> list[dict]:
     other = sum(int(n) for code, n in counts.items() if code not in known)
     rows.append({"code": UNKNOWN_CITY, "name": "Other" if lang == "en" else "其他", "count": other})
     return rows
+
+
+def stopped_projects(filters: Filters) -> int:
+    """Projects revoked or terminated (not counted as funded; their money still shows)."""
+    stmt = select(func.count(Project.id)).where(Project.ended_at.is_not(None))
+    return int(db.session.scalar(_scoped(stmt, Project.call_id, filters)))
 
 
 def _month(column):
@@ -273,4 +292,6 @@ def all_figures(filters: Filters, lang: str = "zh") -> dict:
         "scores": score_distributions(filters),
         "participation": participation(filters),
         "participation_target": participation_target(),
+        "stopped": stopped_projects(filters),
+        "stations": stage_figures(),
     }

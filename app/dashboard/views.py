@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.audit import trail
 from app.calls.models import Call, Fund
-from app.core.permissions import requires
+from app.core.permissions import has_permission, requires
 from app.core.sheets import XLSX_MIME
 from app.dashboard import exports
 from app.dashboard import permissions as _permissions  # noqa: F401  (registers dashboard.read)
@@ -53,7 +53,35 @@ def _jsonable(value):
     return value
 
 
-def chart_data(figures: dict) -> dict:
+def station_chart(stations: dict, language: str) -> dict:
+    """The stations' stage figures as dashboard.js draws them (by city, needs, grades, years)."""
+    name = "en" if language == "en" else "zh"
+    return {
+        "cities": [c[name] for c in stations["by_city"]],
+        "stations": [c["stations"] for c in stations["by_city"]],
+        "bases": [c["bases"] for c in stations["by_city"]],
+        "needs_posted": [c["needs_posted"] for c in stations["by_city"]],
+        "needs_solved": [c["needs_solved"] for c in stations["by_city"]],
+        "needs": [
+            {"label": _("已发布"), "count": stations["needs"]["posted"]},
+            {"label": _("已对接"), "count": stations["needs"]["matched"]},
+            {"label": _("已解决"), "count": stations["needs"]["solved"]},
+        ],
+        "grades": [
+            {"label": str(GRADE_LABELS.get(k, k)), "count": n}
+            for k, n in stations["grades"].items()
+        ],
+        "text": {
+            "stations": _("服务站"),
+            "bases": _("示范基地"),
+            "needs_posted": _("发布需求"),
+            "needs_solved": _("解决需求"),
+            "needs": _("需求数"),
+        },
+    }
+
+
+def chart_data(figures: dict, language: str = "zh") -> dict:
     """What dashboard.js draws: labels translated here, numbers as computed."""
     return {
         "by_category": figures["by_category"],
@@ -66,6 +94,7 @@ def chart_data(figures: dict) -> dict:
         "scores": figures["scores"],
         "participation": figures["participation"],
         "participation_target": figures["participation_target"],
+        "stations": station_chart(figures["stations"], language),
         "text": {
             "projects": _("项目数"),
             "fen_to_wan": _("万元"),
@@ -80,10 +109,12 @@ def chart_data(figures: dict) -> dict:
 @bp.route("/")
 @requires("dashboard.read")
 def index():
-    """Charts: projects by task type and city, money over time, grades, scores, participation."""
+    """Charts: projects by task type and city, money over time, grades, scores, participation,
+    and the stations' stage goals."""
     filters = _filters()
-    figures = all_figures(filters, lang())
-    payload = json.dumps(_jsonable(chart_data(figures)), ensure_ascii=False)
+    language = lang()
+    figures = all_figures(filters, language)
+    payload = json.dumps(_jsonable(chart_data(figures, language)), ensure_ascii=False)
     # The JSON sits in a <script type="application/json"> block: keep "</" out of it.
     payload = payload.replace("<", "\\u003c")
     years = sorted(set(db.session.scalars(select(Fund.year))), reverse=True)
@@ -98,6 +129,8 @@ def index():
         calls=calls,
         filters=filters,
         stage_labels=STAGE_LABELS,
+        may_see_stations=has_permission(current_user, "stations.dashboard"),
+        lang=language,
     )
 
 

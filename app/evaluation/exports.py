@@ -18,7 +18,12 @@ from app.applications.models import Application
 from app.calls.states import CATEGORY_LABELS
 from app.core import clock
 from app.evaluation.models import Evaluation
-from app.evaluation.operations import group_subtotals, rubric_for, sheet_scores
+from app.evaluation.operations import (
+    evaluation_vetoes,
+    group_subtotals,
+    rubric_for,
+    sheet_scores,
+)
 from app.evaluation.states import GRADE_ZH, KIND_LABELS, EvaluationState, RectificationState
 from app.extensions import db
 
@@ -41,8 +46,9 @@ def report_pdf(evaluation: Evaluation) -> bytes:
     """The evaluation report (绩效评价报告) as an A4 PDF in Chinese.
 
     Project and agency, the total and grade, a table per indicator (weight, self score,
-    agency score, the computed evidence, comment), group subtotals, site-check notes,
-    the problem list with deadlines, and a signature block for the agency's seal.
+    agency score, the computed evidence, comment), group subtotals, the veto items
+    raised with their reasons (and the grade they capped), site-check notes, the
+    problem list with deadlines, and a signature block for the agency's seal.
     """
     font = _font()
     base = ParagraphStyle("body", fontName=font, fontSize=10, leading=15, wordWrap="CJK")
@@ -74,6 +80,9 @@ def report_pdf(evaluation: Evaluation) -> bytes:
     self_scores, _self_comments = sheet_scores(evaluation, "self")
     evidence = evaluation.evidence or {}
     grade = GRADE_ZH.get(evaluation.grade or "", "—")
+    vetoes = evaluation_vetoes(evaluation)
+    if evaluation.grade_before_veto:
+        grade = f"{grade}（因否决项由“{GRADE_ZH[evaluation.grade_before_veto]}”降级）"
     state = EvaluationState(str(evaluation.state)).label
     story = [
         p("绩效评价报告", h1),
@@ -120,9 +129,16 @@ def report_pdf(evaluation: Evaluation) -> bytes:
             + [[g, _plain(v), _plain(w)] for g, v, w in group_subtotals(evaluation, "agency")],
             [60 * mm, 40 * mm, 40 * mm],
         ),
-        p("三、现场核查情况", h2),
+        p("三、否决项", h2),
+        table(
+            [["否决项", "理由"]] + [[rubric.veto(k).title.zh, r] for k, r in vetoes.items()],
+            [70 * mm, 100 * mm],
+        )
+        if vetoes
+        else p("（未提出否决项）"),
+        p("四、现场核查情况", h2),
         p(evaluation.site_notes or "（无）"),
-        p("四、问题清单及整改要求", h2),
+        p("五、问题清单及整改要求", h2),
         table(
             [["序号", "问题", "整改要求", "整改期限", "状态"]]
             + [

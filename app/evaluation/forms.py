@@ -77,6 +77,12 @@ class DeclarationForm(FlaskForm):
         ]
 
 
+class AddEvaluatorsForm(FlaskForm):
+    """Evaluators of the agency added to an engagement already made."""
+
+    evaluator_ids = SelectMultipleField(_l("增加评价人员"), coerce=int, validators=[DataRequired()])
+
+
 class ActionForm(FlaskForm):
     """A button that changes state, with an optional reason."""
 
@@ -122,3 +128,12 @@ def sheet_data(form_data, rubric: Rubric) -> tuple[dict, dict]:
             scores[c.key] = (form_data.get(f"score-{c.key}") or "").strip()
         comments[c.key] = form_data.get(f"comment-{c.key}") or ""
     return scores, comments
+
+
+def veto_data(form_data, rubric: Rubric) -> dict[str, str]:
+    """The raised veto items from the posted ``veto-<key>`` and ``veto_reason-<key>``."""
+    return {
+        v.key: form_data.get(f"veto_reason-{v.key}") or ""
+        for v in rubric.vetoes
+        if form_data.get(f"veto-{v.key}")
+    }

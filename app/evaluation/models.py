@@ -208,6 +208,8 @@ class Evaluation(db.Model):
     evidence: Mapped[dict | None] = mapped_column(JSON)
     total: Mapped[str | None] = mapped_column(String(20))  # a decimal as text, never a float
     grade: Mapped[str | None] = mapped_column(String(12))
+    # The band's grade before a raised veto capped it (NULL when no veto was raised).
+    grade_before_veto: Mapped[str | None] = mapped_column(String(12))
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -225,6 +227,9 @@ class Evaluation(db.Model):
     )
     items: Mapped[list[RectificationItem]] = relationship(
         back_populates="evaluation", order_by="RectificationItem.seq"
+    )
+    vetoes: Mapped[list[EvaluationVeto]] = relationship(
+        back_populates="evaluation", cascade="all, delete-orphan", order_by="EvaluationVeto.id"
     )
 
     __table_args__ = (
@@ -250,6 +255,11 @@ class Evaluation(db.Model):
             name="submission_complete",
         ),
         CheckConstraint(f"grade IS NULL OR grade IN {sql_list(GRADES)}", name="grade_valid"),
+        CheckConstraint(
+            f"grade_before_veto IS NULL OR "
+            f"(grade IS NOT NULL AND grade_before_veto IN {sql_list(GRADES)})",
+            name="grade_before_veto_valid",
+        ),
         CheckConstraint(
             "(state IN ('accepted', 'returned')) = (decided_at IS NOT NULL) AND "
             "(decided_at IS NULL) = (decided_by_id IS NULL)",
@@ -296,6 +306,27 @@ class EvaluationScore(db.Model):
             "evaluation_id", "sheet", "criterion_key", name="uq_evaluation_score_criterion"
         ),
         CheckConstraint(f"sheet IN {sql_list(SHEETS)}", name="sheet_valid"),
+    )
+
+
+class EvaluationVeto(db.Model):
+    """A veto item (一票否决) of the performance rubric raised on the agency sheet, with its
+    reason; a raised veto caps the submitted grade at the rubric's lowest band (差)."""
+
+    __tablename__ = "evaluation_veto"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluation.id"), index=True)
+    veto_key: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    raised_by_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+
+    evaluation: Mapped[Evaluation] = relationship(back_populates="vetoes")
+
+    __table_args__ = (
+        UniqueConstraint("evaluation_id", "veto_key", name="uq_evaluation_veto_key"),
+        CheckConstraint("length(reason) > 0", name="reason_given"),
     )
 
 

@@ -125,3 +125,73 @@ def test_dashboard_page_and_export_for_staff_only(client, session):
     money = list(book["明细-资金进度"].iter_rows(min_row=3, values_only=True))
     total = next(row for row in money if row[0] == "合计")
     assert total[3] == 10_000.00  # released: 1,000,000 fen = 10,000.00 元
+
+
+def _revoke(project, r):
+    from app.projects import operations as projects
+
+    decision = projects.propose_decision(project, "revoke", "弄虚作假。", actor=r.officer)
+    projects.decide_decision(decision, True, "", actor=r.approver)
+
+
+def test_revoked_and_terminated_projects_are_not_counted_but_their_money_is(session):
+    r = _programme()
+    c = r.projects[2]  # outreach, no city
+    finance = factories.user("finance")
+    with clock.frozen(datetime(2026, 6, 1, 2, 0, tzinfo=UTC)):
+        ledger.release(c.id, 400_000, actor=r.approver, key="t-rel-c")
+        ledger.disburse(c.id, 400_000, actor=finance, key="t-pay-c", voucher_no="V-2026-002")
+    with clock.frozen(datetime(2026, 6, 2, 2, 0, tzinfo=UTC)):
+        _revoke(c, r)
+    with clock.frozen(datetime(2026, 6, 25, 2, 0, tzinfo=UTC)):
+        ledger.clawback_demand(c.id, 400_000, actor=finance, key="t-cb-c")
+        ledger.clawback_received(c.id, r.call.fund_id, 400_000, actor=finance, key="t-cbr-c")
+    assert str(c.state) == "revoked" and c.ended_at is not None
+    f = all_figures(Filters(call_id=r.call.id))
+    categories = {row["key"]: row["count"] for row in f["by_category"]}
+    assert (categories["key_tech"], categories["outreach"]) == (1, 1)
+    cities = {row["name"]: row["count"] for row in f["by_city"]}
+    assert (cities["金华市"], cities["杭州市"], cities["其他"]) == (1, 1, 0)
+    assert f["stopped"] == 1
+    totals = f["money"]["totals"]
+    # Hand-computed: a's 1,000,000 + c's 400,000 released; paid 800,000 + 400,000;
+    # demanded 300,000 + 400,000; received 200,000 + 400,000.
+    assert (totals["released"], totals["paid"]) == (1_400_000, 1_200_000)
+    assert (totals["clawback_demanded"], totals["clawed_back"]) == (700_000, 600_000)
+    # Still not counted once it moves on (clawback → closed): ended_at stays.
+    from sqlalchemy import update as sql_update
+
+    from app.projects.models import Project
+
+    db.session.execute(sql_update(Project).where(Project.id == c.id).values(state="clawback",
+                       settled_at=clock.now()))  # fmt: skip
+    db.session.expire_all()
+    again = all_figures(Filters(call_id=r.call.id))
+    assert sum(row["count"] for row in again["by_category"]) == 2 and again["stopped"] == 1
+
+
+def test_the_page_and_export_carry_the_station_figures(client, session):
+    from app.stations.figures import stage_figures
+
+    r = _programme()
+    expected = stage_figures()
+    login(client, r.officer)
+    html = client.get("/dashboard/").get_data(as_text=True)
+    assert "学会服务站与示范基地（阶段目标）" in html
+    assert 'href="/stations/dashboard"' in html
+    block = re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>',
+                      html, re.S)  # fmt: skip
+    data = json.loads(block.group(1))
+    assert data["stations"]["stations"] == [c["stations"] for c in expected["by_city"]]
+    assert [n["count"] for n in data["stations"]["needs"]] == [
+        expected["needs"]["posted"], expected["needs"]["matched"], expected["needs"]["solved"]
+    ]  # fmt: skip
+    book = load_workbook(io.BytesIO(client.get("/dashboard/export.xlsx").data))
+    for name in ("明细-服务站阶段目标", "明细-服务站地市", "明细-服务站年度"):
+        assert name in book.sheetnames
+    rows = {row[0]: row[1] for row in book["汇总"].iter_rows(min_row=3, values_only=True) if row[0]}
+    assert rows["试点地区数"] == str(expected["pilot_regions"]["value"])
+    assert rows["试点地区数目标"] == "3–5"
+    assert rows["支持的高新园区数目标"] == "12–16"
+    cities = list(book["明细-服务站地市"].iter_rows(min_row=3, values_only=True))
+    assert len([c for c in cities if c[0]]) >= 11

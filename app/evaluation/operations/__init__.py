@@ -8,16 +8,20 @@ acceptance or return), ``rectification`` (整改 to closure with evidence).
 
 from app.evaluation.operations.common import (
     INDICATORS,
+    capped_grade,
     format_rate,
     grade_of,
     indicator_values,
     performance_snapshot,
     rubric_for,
+    veto_cap,
 )
 from app.evaluation.operations.engagements import (
+    add_evaluators,
     create_engagement,
     declare_independence,
     project_ties,
+    remove_evaluator,
     set_lead,
     tie_message,
 )
@@ -41,6 +45,7 @@ from app.evaluation.operations.rectification import (
     submit_rectification,
 )
 from app.evaluation.operations.sheets import (
+    evaluation_vetoes,
     group_subtotals,
     save_sheet,
     sheet_problems,
@@ -51,12 +56,15 @@ from app.evaluation.operations.sheets import (
 __all__ = [
     "INDICATORS",
     "accept_evaluation",
+    "add_evaluators",
     "add_evidence",
     "add_file",
     "add_problem",
+    "capped_grade",
     "close_item",
     "create_engagement",
     "declare_independence",
+    "evaluation_vetoes",
     "files_of",
     "format_rate",
     "grade_of",
@@ -65,6 +73,7 @@ __all__ = [
     "latest_grade",
     "performance_snapshot",
     "project_ties",
+    "remove_evaluator",
     "remove_problem",
     "reopen_item",
     "request_self_evaluation",
@@ -80,4 +89,5 @@ __all__ = [
     "submit_rectification",
     "submit_self_evaluation",
     "tie_message",
+    "veto_cap",
 ]

@@ -101,4 +101,21 @@ def format_rate(value: Decimal | None) -> str:
 def grade_of(rubric: Rubric, total: Decimal) -> str:
     """The grade code of a total under the rubric's bands (优 ≥90, 良 80–89, 中 60–79, 差 <60)."""
     band = rubric.band_for(total)
+    if band is None:  # below every band's minimum: the lowest band
+        band = rubric.bands[-1]
     return GRADE_BY_BAND[band.label.get("zh")]
+
+
+def veto_cap(rubric: Rubric) -> str:
+    """The grade a raised veto caps an evaluation at: the rubric's lowest band (差 in the
+    shipped performance rubric), so a rubric with other bands says where the cap is."""
+    return GRADE_BY_BAND[rubric.bands[-1].label.get("zh")]
+
+
+def capped_grade(rubric: Rubric, grade: str, vetoed: bool) -> str:
+    """``grade``, or the veto cap when a veto is raised and the cap is lower."""
+    if not vetoed:
+        return grade
+    order = [GRADE_BY_BAND[b.label.get("zh")] for b in rubric.bands]  # best first
+    cap = veto_cap(rubric)
+    return cap if order.index(grade) < order.index(cap) else grade

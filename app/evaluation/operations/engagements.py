@@ -13,13 +13,17 @@ from app.applications.models import Application
 from app.audit import trail
 from app.core import clock
 from app.core.errors import Conflict, NotAllowed, ValidationFailed
+from app.core.models import StoredFile
 from app.core.outbox import queue_mail
 from app.evaluation.models import (
     Engagement,
     EngagementMember,
     Evaluation,
+    EvaluationScore,
+    EvaluationVeto,
     EvaluatorTie,
     IndependenceCheck,
+    RectificationItem,
 )
 from app.evaluation.operations.common import lock, performance_snapshot, require
 from app.evaluation.permissions import can_engage
@@ -374,3 +378,164 @@ def set_lead(engagement: Engagement, member: EngagementMember, *, actor) -> Enga
         after={"lead_member_id": member.id, "user_id": member.user_id},
     )
     return engagement
+
+
+# Evaluations whose agency work is still open: evaluators may join or leave.
+OPEN_STATES = ("engaged", "self_evaluating", "evaluating")
+
+
+def _has_started(member: EngagementMember) -> bool:
+    """Whether the evaluator has done any work: a score, a veto, a problem or a file."""
+    ids = [e.id for e in member.engagement.evaluations]
+    if not ids:
+        return False
+    checks = (
+        select(EvaluationScore.id).where(
+            EvaluationScore.evaluation_id.in_(ids),
+            EvaluationScore.sheet == "agency",
+            EvaluationScore.scored_by_id == member.user_id,
+        ),
+        select(EvaluationVeto.id).where(
+            EvaluationVeto.evaluation_id.in_(ids), EvaluationVeto.raised_by_id == member.user_id
+        ),
+        select(RectificationItem.id).where(
+            RectificationItem.evaluation_id.in_(ids),
+            RectificationItem.created_by_id == member.user_id,
+        ),
+        select(StoredFile.id).where(
+            StoredFile.owner_type == "evaluation",
+            StoredFile.owner_id.in_(ids),
+            StoredFile.uploaded_by_id == member.user_id,
+        ),
+    )
+    return any(db.session.scalar(stmt.limit(1)) is not None for stmt in checks)
+
+
+def add_evaluators(engagement: Engagement, user_ids: list[int], *, actor) -> list[EngagementMember]:
+    """The officer adds evaluators of the agency to an engagement already made.
+
+    Each must be an active evaluator account of the engagement's agency and not yet a
+    member. Every one is checked for independence against every project of the
+    engagement (``project_ties``) before anything is written: any tie refuses them all,
+    naming who and why. The new members are not the lead and see nothing until they
+    declare (``declare_independence``). Effects: the memberships, one kept
+    ``IndependenceCheck`` per (evaluator, project), mail asking each to declare.
+    Audited as ``evaluation_member.add`` per evaluator.
+
+    Raises ``NotAllowed`` (not an officer), ``Conflict`` (every evaluation of the
+    engagement already submitted), ``ValidationFailed`` (no one chosen, not an
+    evaluator of the agency, already a member, a tie).
+    """
+    require(can_engage(actor))
+    engagement = lock(Engagement, engagement)
+    if not any(str(e.state) in OPEN_STATES for e in engagement.evaluations):
+        raise Conflict(_("本次委托的评价均已提交，不能再增加评价人员。"))
+    ids = sorted({int(i) for i in user_ids or []})
+    if not ids:
+        raise ValidationFailed(_("请选择要增加的评价人员。"), field="evaluator_ids")
+    members = {m.user_id for m in engagement.members}
+    users = [db.session.get(User, i) for i in ids]
+    if any(
+        u is None
+        or not u.has_role("evaluator")
+        or u.org_id != engagement.agency_id
+        or not u.is_active
+        for u in users
+    ):
+        raise ValidationFailed(_("评价人员须为该机构的评价人员账号。"), field="evaluator_ids")
+    already = [u.name for u in users if u.id in members]
+    if already:
+        raise ValidationFailed(
+            _("%(names)s 已是本次委托的评价人员。", names="、".join(already)),
+            field="evaluator_ids",
+        )
+    refusals = []
+    for evaluation in engagement.evaluations:
+        for u in users:
+            for reason, detail in project_ties(
+                evaluation.project, agency=engagement.agency, user=u
+            )[:1]:
+                refusals.append(
+                    _(
+                        "评价人员 %(name)s 与项目 %(id)s 存在关联：%(why)s",
+                        name=u.name,
+                        id=evaluation.project_id,
+                        why=tie_message(reason, detail),
+                    )
+                )
+    if refusals:
+        raise ValidationFailed(_("独立性审查未通过，不能增加。"), details=refusals)
+    added = []
+    for u in users:
+        member = EngagementMember(engagement_id=engagement.id, user_id=u.id, is_lead=False)
+        db.session.add(member)
+        for evaluation in engagement.evaluations:
+            _record(
+                engagement,
+                evaluation.project,
+                agency=engagement.agency,
+                user=u,
+                ties=[],
+                stage="engagement",
+                actor=actor,
+            )
+        db.session.flush()
+        added.append(member)
+        trail.record(
+            "evaluation_member.add",
+            "evaluation_member",
+            member.id,
+            actor=actor,
+            after={
+                "engagement_id": engagement.id,
+                "user_id": u.id,
+                "independence_checks": len(engagement.evaluations),
+            },
+        )
+        queue_mail(
+            u,
+            _("绩效评价委托：%(t)s", t=engagement.title),
+            _("您被列为本次绩效评价的评价人员。查看项目材料前，请先声明与被评价项目无利益关联。"),
+            link=f"/evaluations/engagements/{engagement.id}",
+        )
+    db.session.expire(engagement, ["members"])
+    return added
+
+
+def remove_evaluator(member: EngagementMember, reason: str, *, actor) -> None:
+    """The officer takes an evaluator who has not started off the engagement.
+
+    Not the lead (name another lead first), and only while nothing of theirs is on
+    record (no agency score, veto, problem or file). The membership is deleted; the
+    independence checks and declared ties stay as they were. Raises ``NotAllowed``
+    (not an officer), ``ValidationFailed`` (no reason, the lead, work already done).
+    Audited as ``evaluation_member.remove`` with the reason and the member as it was.
+    """
+    require(can_engage(actor))
+    member = lock(EngagementMember, member)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(_("请说明移除原因。"), field="reason")
+    if member.is_lead:
+        raise ValidationFailed(_("不能移除牵头人，请先指定其他牵头人。"))
+    if _has_started(member):
+        raise ValidationFailed(
+            _("%(name)s 已开始评价（已有评分、问题或材料），不能移除。", name=member.user.name)
+        )
+    engagement = member.engagement
+    trail.record(
+        "evaluation_member.remove",
+        "evaluation_member",
+        member.id,
+        actor=actor,
+        reason=reason,
+        before={
+            "engagement_id": engagement.id,
+            "user_id": member.user_id,
+            "declared_at": member.declared_at,
+            "recused_at": member.recused_at,
+        },
+    )
+    db.session.delete(member)
+    db.session.flush()
+    db.session.expire(engagement, ["members"])

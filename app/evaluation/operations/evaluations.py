@@ -17,6 +17,7 @@ from app.core.models import StoredFile
 from app.core.outbox import queue_mail
 from app.evaluation.models import Evaluation, RectificationItem
 from app.evaluation.operations.common import (
+    capped_grade,
     format_rate,
     grade_of,
     indicator_values,
@@ -24,7 +25,7 @@ from app.evaluation.operations.common import (
     require,
     rubric_for,
 )
-from app.evaluation.operations.sheets import sheet_problems, sheet_total
+from app.evaluation.operations.sheets import evaluation_vetoes, sheet_problems, sheet_total
 from app.evaluation.permissions import can_score
 from app.evaluation.states import EVALUATION_WORKFLOW, FAILING_GRADES, FOLLOW_UPS, GRADE_ZH
 from app.extensions import db
@@ -203,9 +204,11 @@ def submit_evaluation(evaluation: Evaluation, *, actor) -> Evaluation:
     Every required criterion of the agency sheet must be scored within its range
     (``ValidationFailed`` listing what is missing or wrong). The total is the rubric's
     weighted total (rounded half-up to 2 decimals); the grade is the rubric's band
-    (优 ≥90, 良 80–89, 中 60–79, 差 <60). The computed indicators shown as evidence are
-    kept with it. Raises ``NotAllowed`` (not the lead), ``InvalidTransition``.
-    Audited as ``evaluation.submit`` with total, grade and the evidence.
+    (优 ≥90, 良 80–89, 中 60–79, 差 <60). A raised veto item caps the grade at the
+    rubric's lowest band (差); the band's own grade is kept as ``grade_before_veto``.
+    The computed indicators shown as evidence are kept with it. Raises ``NotAllowed``
+    (not the lead), ``InvalidTransition``. Audited as ``evaluation.submit`` with total,
+    grade, the raised vetoes and the evidence.
     """
     evaluation = lock(Evaluation, evaluation)
     decision = EVALUATION_WORKFLOW.can(evaluation, "submit", actor)
@@ -217,10 +220,13 @@ def submit_evaluation(evaluation: Evaluation, *, actor) -> Evaluation:
         raise ValidationFailed(_("评分表尚未填写完整，不能提交。"))
     evidence = {k: format_rate(v) for k, v in indicator_values(evaluation.project).items()}
     problems = len(evaluation.items)
+    vetoes = evaluation_vetoes(evaluation)
     with db.session.no_autoflush:  # the row is consistent again once the state is set
         if decision:
+            band_grade = grade_of(rubric, total)
             evaluation.total = str(total)
-            evaluation.grade = grade_of(rubric, total)
+            evaluation.grade = capped_grade(rubric, band_grade, bool(vetoes))
+            evaluation.grade_before_veto = band_grade if vetoes else None
             evaluation.evidence = evidence
             evaluation.submitted_at = clock.now()
             evaluation.submitted_by_id = actor.id
@@ -231,6 +237,8 @@ def submit_evaluation(evaluation: Evaluation, *, actor) -> Evaluation:
             after={
                 "total": evaluation.total,
                 "grade": evaluation.grade,
+                "grade_before_veto": evaluation.grade_before_veto,
+                "vetoes": sorted(vetoes),
                 "evidence": evidence,
                 "problems": problems,
             },

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from app.audit import trail
 from app.core import clock
 from app.core.errors import ValidationFailed
-from app.evaluation.models import Evaluation, EvaluationScore
+from app.evaluation.models import Evaluation, EvaluationScore, EvaluationVeto
 from app.evaluation.operations.common import lock, require, rubric_for
 from app.evaluation.permissions import can_score, can_self_evaluate
 from app.extensions import db
@@ -46,15 +46,24 @@ def _normalise(scores: dict, comments: dict | None) -> tuple[dict, dict]:
 
 
 def save_sheet(
-    evaluation: Evaluation, which: str, scores: dict, comments: dict | None = None, *, actor
+    evaluation: Evaluation,
+    which: str,
+    scores: dict,
+    comments: dict | None = None,
+    vetoes: dict | None = None,
+    *,
+    actor,
 ) -> Evaluation:
     """Save the ``self`` (society) or ``agency`` (evaluators) sheet as a draft.
 
     ``scores`` maps criterion key → score text (None: not applicable; blank: not yet
-    scored); ``comments`` key → comment. A score off the criterion's range or step, or
-    an unknown key, is refused (``ValidationFailed`` listing each); missing answers are
-    allowed until submission. Raises ``NotAllowed`` outside the sheet's stage or for
-    someone else. Audited as ``evaluation.save_<which>_sheet`` with the scores.
+    scored); ``comments`` key → comment; ``vetoes`` (agency sheet only) maps each raised
+    veto key of the rubric → its reason, and replaces the vetoes raised before (None
+    leaves them as they are). A score off the criterion's range or step, an unknown key,
+    a veto without a reason or on the self sheet is refused (``ValidationFailed``
+    listing each); missing answers are allowed until submission. Raises ``NotAllowed``
+    outside the sheet's stage or for someone else. Audited as
+    ``evaluation.save_<which>_sheet`` with the scores and the raised veto keys.
     """
     if which not in ("self", "agency"):
         raise ValidationFailed(_("未知评分表。"))
@@ -65,7 +74,12 @@ def save_sheet(
     rubric = rubric_for(evaluation)
     language = lang()
     scores, comments = _normalise(scores, comments)
-    problems = _blocking(rubric, validate_sheet(rubric, scores, comments, lang=language), language)
+    raised = None if vetoes is None else {k: (v or "").strip() for k, v in vetoes.items()}
+    if raised and which != "agency":
+        raise ValidationFailed(_("否决项只能由评价人员在评价评分表中提出。"))
+    problems = _blocking(
+        rubric, validate_sheet(rubric, scores, comments, raised, lang=language), language
+    )
     if problems:
         raise ValidationFailed(_("评分有误，未保存。"), details=problems)
     existing = evaluation.sheet(which)
@@ -83,16 +97,45 @@ def save_sheet(
         row.comment = comments.get(c.key, "")
         row.scored_by_id = actor.id
         row.updated_at = now
+    if raised is not None:
+        _write_vetoes(evaluation, raised, actor=actor, now=now)
     db.session.flush()
-    db.session.expire(evaluation, ["scores"])
+    db.session.expire(evaluation, ["scores", "vetoes"])
+    after = {"scores": {k: v for k, v in sorted(scores.items())}}
+    if which == "agency":
+        after["vetoes"] = sorted(raised if raised is not None else evaluation_vetoes(evaluation))
     trail.record(
-        f"evaluation.save_{which}_sheet",
-        "evaluation",
-        evaluation.id,
-        actor=actor,
-        after={"scores": {k: v for k, v in sorted(scores.items())}},
+        f"evaluation.save_{which}_sheet", "evaluation", evaluation.id, actor=actor, after=after
     )
     return evaluation
+
+
+def _write_vetoes(evaluation: Evaluation, raised: dict, *, actor, now) -> None:
+    existing = {v.veto_key: v for v in evaluation.vetoes}
+    for key, row in existing.items():
+        if key not in raised:
+            db.session.delete(row)
+    for key, reason in raised.items():
+        row = existing.get(key)
+        if row is None:
+            db.session.add(
+                EvaluationVeto(
+                    evaluation_id=evaluation.id,
+                    veto_key=key,
+                    reason=reason,
+                    raised_by_id=actor.id,
+                    raised_at=now,
+                )
+            )
+        elif row.reason != reason:
+            row.reason = reason
+            row.raised_by_id = actor.id
+            row.raised_at = now
+
+
+def evaluation_vetoes(evaluation: Evaluation) -> dict[str, str]:
+    """The veto items raised on the agency sheet: key → reason, in rubric order."""
+    return {v.veto_key: v.reason for v in evaluation.vetoes}
 
 
 def sheet_scores(evaluation: Evaluation, which: str) -> tuple[dict, dict]:

@@ -14,6 +14,12 @@
     charts.push(chart);
   }
 
+  // A pie of all-zero slices would be drawn as equal slices: leave empty ones out.
+  function slices(rows) {
+    return rows.filter(function (r) { return r.count > 0; })
+               .map(function (r) { return { name: r.label, value: r.count }; });
+  }
+
   function bars(id, rows, labelKey, name) {
     draw(id, {
       tooltip: { trigger: "axis" },
@@ -48,7 +54,7 @@
   draw("chart-grades", {
     tooltip: { trigger: "item" },
     series: [{ type: "pie", radius: "65%",
-               data: data.grades.map(function (g) { return { name: g.label, value: g.count }; }) }]
+               data: slices(data.grades) }]
   });
 
   draw("chart-scores", {
@@ -71,6 +77,29 @@
       { name: text.not_participating, value: Math.max(part.registered - part.participating, 0) }
     ] }]
   });
+
+  var st = data.stations;
+  if (st) {
+    draw("chart-station-city", {
+      tooltip: { trigger: "axis" },
+      legend: { data: [st.text.stations, st.text.bases, st.text.needs_posted, st.text.needs_solved] },
+      grid: { left: 40, right: 10, bottom: 70 },
+      xAxis: { type: "category", data: st.cities, axisLabel: { rotate: 30, interval: 0 } },
+      yAxis: { type: "value", minInterval: 1 },
+      series: [
+        { name: st.text.stations, type: "bar", data: st.stations },
+        { name: st.text.bases, type: "bar", data: st.bases },
+        { name: st.text.needs_posted, type: "bar", data: st.needs_posted },
+        { name: st.text.needs_solved, type: "bar", data: st.needs_solved }
+      ]
+    });
+    bars("chart-station-needs", st.needs, "label", st.text.needs);
+    draw("chart-station-grades", {
+      tooltip: { trigger: "item" },
+      series: [{ type: "pie", radius: "65%",
+                 data: slices(st.grades) }]
+    });
+  }
 
   window.addEventListener("resize", function () {
     charts.forEach(function (c) { c.resize(); });
