@@ -118,6 +118,7 @@ def _report(c: _Ctx, n: int, seq: int, days: int, accept=True) -> None:
             actor=c.applicant,
         )
         ops.submit_report(report, actor=c.applicant)
+        ops.endorse_report(report, actor=c.admin)  # 学会负责人审核
         if accept:
             ops.accept_report(report, actor=c.officer)
 
@@ -134,6 +135,7 @@ def _closing(c: _Ctx, days: int) -> None:
             actor=c.applicant,
         )
         ops.submit_report(report, actor=c.applicant)
+        ops.endorse_report(report, actor=c.admin)  # 学会负责人审核
 
 
 def _decide(c: _Ctx, kind: str, days: int, **extra) -> None:
@@ -248,10 +250,11 @@ def _drive(c: _Ctx, target: str, n: int) -> None:
         return
     with c.at(115):
         figures = ops.settle_project(c.p, actor=c.officer)
-        if target == "archived":
+        if figures["demand"] > 0:  # the unspent balance returned
             ops.record_clawback_receipt(
                 c.p, figures["demand"], f"HK-{n}-9", c.day(115), actor=c.finance
             )
+        if target == "archived":
             ops.archive_project(c.p, actor=c.officer)
 
 
@@ -273,6 +276,9 @@ def demo_projects(password: str) -> list[tuple[str, str, str]]:
             )
         ]
         call, rows = _call(fund, officer, title, start, names)
+        # 结余留用: the first call lets a passed project keep its unspent balance; the
+        # second has it returned (the call rule of DOMAIN.md 16).
+        call.balance_retention_allowed = k == 0
         with clock.frozen(start + timedelta(days=12)):
             for app in rows:
                 award = awards.propose_award(

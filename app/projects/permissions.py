@@ -21,6 +21,18 @@ register_permissions(
             "local_partner",
         },
         "projects.report": {"applicant", "society_admin"},
+        # 学会负责人审核: the society admin signs off its society's reports.
+        "projects.endorse": {"society_admin"},
+        # Voucher scans and report attachments: narrowed by ``can_download_file``.
+        "projects.files": {
+            "officer",
+            "approver",
+            "auditor",
+            "finance",
+            "applicant",
+            "society_admin",
+            "evaluator",
+        },
         "projects.manage": {"officer"},
         "projects.approve": {"approver"},
         "projects.pay": {"finance"},
@@ -114,3 +126,41 @@ def can_export(user) -> Decision:
     if user is None or not user.has_role("finance", "officer", "approver", "auditor"):
         return deny(_("无权下载财务报表。"))
     return ALLOW
+
+
+def _engaged_evaluator(user, project) -> bool:
+    """An evaluator engaged on ``project`` who declared independence and is not recused."""
+    from app.evaluation.models import Evaluation
+
+    if user is None or not user.has_role("evaluator"):
+        return False
+    from sqlalchemy import select
+
+    from app.extensions import db
+
+    rows = db.session.scalars(select(Evaluation).where(Evaluation.project_id == project.id))
+    for evaluation in rows:
+        member = evaluation.engagement.member_for(user)
+        if member is not None and member.may_access:
+            return True
+    return False
+
+
+def can_download_file(user, project) -> Decision:
+    """Voucher scans and report attachments: the project's society, the department's
+    officers and approvers, finance, auditors, and an evaluator engaged on the project
+    (not the co-building government, not other societies)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return deny(_("请先登录。"))
+    if user.has_role(*STAFF) or _society_member(user, project):
+        return ALLOW
+    if _engaged_evaluator(user, project):
+        return ALLOW
+    return deny(_(NOT_FOUND))
+
+
+def can_endorse(user, project) -> Decision:
+    """The society admin (学会负责人) of the project's society signs off its reports."""
+    if user is not None and user.has_role("society_admin") and user.org_id == project.society_id:
+        return ALLOW
+    return deny(_("只有本学会负责人可以审核本学会的报告。"))

@@ -300,13 +300,50 @@ TRANCHE_WORKFLOW = Workflow(
     ],
 )
 
+
+def _society_admin(user, report) -> Decision:
+    if (
+        user is not None
+        and user.has_role("society_admin")
+        and user.org_id == report.project.society_id
+    ):
+        return ALLOW
+    return deny(_("只有本学会负责人可以审核本学会的报告。"))
+
+
+def _endorsed(report) -> str | None:
+    if report.endorsed_at is None:
+        return _("该报告尚未经学会负责人审核。")
+    return None
+
+
+def _not_endorsed(report) -> str | None:
+    if report.endorsed_at is not None:
+        return _("该报告已经学会负责人审核，已送学会部审核。")
+    return None
+
+
+# A report is submitted by the society's staff, signed off by its society admin
+# (学会负责人审核: ``endorse`` keeps the state, sets ``endorsed_at`` and only then does the
+# milestone count as reported), and then accepted or returned by the officer. The admin
+# may send it back instead. ReportState is not in STATES.md (the milestone carries the
+# STATES.md states), so the sign-off is a step, not a new state.
 REPORT_WORKFLOW = Workflow(
     "project_report",
     ReportState,
     [
         Transition("submit", ("draft", "returned"), "submitted"),
-        Transition("accept", ("submitted",), "accepted", _officer),
-        Transition("return", ("submitted",), "returned", _officer, needs_reason=True),
+        Transition("endorse", ("submitted",), "submitted", _society_admin, (_not_endorsed,)),
+        Transition(
+            "send_back",
+            ("submitted",),
+            "returned",
+            _society_admin,
+            (_not_endorsed,),
+            needs_reason=True,
+        ),
+        Transition("accept", ("submitted",), "accepted", _officer, (_endorsed,)),
+        Transition("return", ("submitted",), "returned", _officer, (_endorsed,), needs_reason=True),
     ],
 )
 

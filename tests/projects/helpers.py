@@ -9,7 +9,15 @@ from app.projects import operations as ops
 from tests import factories
 from tests.awards.helpers import audit_and_ledger_ok, balance, events
 
-__all__ = ["audit_and_ledger_ok", "balance", "events", "at", "project", "report_milestone"]
+__all__ = [
+    "audit_and_ledger_ok",
+    "balance",
+    "events",
+    "at",
+    "project",
+    "report_milestone",
+    "submit_signed",
+]
 
 T0 = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # two days after signing
 
@@ -38,7 +46,15 @@ def report_milestone(r, seq: int, expenditures=(), *, accept=True, officer=None)
     )
     for data in expenditures:
         ops.add_expenditure(report, {"spent_on": date(2026, 4, 1), **data}, actor=r.applicant)
-    ops.submit_report(report, actor=r.applicant)
+    submit_signed(report, r)
     if accept:
         ops.accept_report(report, actor=officer or r.officer)
     return report
+
+
+def submit_signed(report, r):
+    """The applicant submits ``report`` and the society admin signs it off; returns the
+    revision."""
+    revision = ops.submit_report(report, actor=r.applicant)
+    ops.endorse_report(report, actor=r.admin)
+    return revision

@@ -18,6 +18,7 @@ from tests.projects.helpers import (
     events,
     project,
     report_milestone,
+    submit_signed,
 )
 
 
@@ -143,14 +144,14 @@ def test_closure_returns_the_balance(session):
             {"narrative": "全面完成。", "actual": {"0": "3", "1": "25", "2": "92"}},
             actor=r.applicant,
         )
-        ops.submit_report(closing, actor=r.applicant)
+        submit_signed(closing, r)
         assert p.state == "awaiting_acceptance"
         ops.begin_acceptance(p, actor=r.officer)
         ops.record_acceptance(
             p, "rectify", "补充决算附件。", actor=r.officer, rectify_by=date(2028, 2, 1)
         )
         assert p.state == "rectifying" and closing.state == "returned"
-        ops.submit_report(closing, actor=r.applicant)
+        submit_signed(closing, r)
         assert p.state == "accepting"
         with pytest.raises(NotAllowed):
             ops.record_acceptance(p, "passed", "通过。", actor=r.officer)
@@ -186,6 +187,7 @@ def test_closure_returns_the_balance(session):
 def test_passed_with_good_credit_keeps_the_balance(session):
     r = project()
     p = r.project
+    p.application.call.balance_retention_allowed = True  # the call allows 结余留用
     with at(2026, 3, 10):
         _pay(r, p.tranches[0], "PZ-K")
     with at(2027, 12, 1):
@@ -195,7 +197,7 @@ def test_passed_with_good_credit_keeps_the_balance(session):
             {"narrative": "完成。", "actual": {"0": "3", "1": "20", "2": "90"}},
             actor=r.applicant,
         )
-        ops.submit_report(closing, actor=r.applicant)
+        submit_signed(closing, r)
         ops.begin_acceptance(p, actor=r.officer)
         ops.record_acceptance(p, "passed", "通过验收。", actor=r.officer)
         figures = ops.settle_project(p, actor=r.officer)

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.projects import operations as ops
 from app.projects.models import ReportRevision
 from tests import factories
-from tests.projects.helpers import at, audit_and_ledger_ok, events, project
+from tests.projects.helpers import at, audit_and_ledger_ok, events, project, submit_signed
 
 
 def _expense(voucher, amount, line="travel", payee="杭州某酒店", source="fund"):
@@ -67,7 +67,7 @@ def test_submit_creates_immutable_revision_and_review(session):
             actor=r.applicant,
         )
         ops.add_expenditure(report, _expense("V-1", "100"), actor=r.applicant)
-        first = ops.submit_report(report, actor=r.applicant)
+        first = submit_signed(report, r)
         assert m1.state == "reported" and report.state == "submitted"
         with pytest.raises(InvalidTransition):
             ops.save_report(report, {"narrative": "改"}, actor=r.applicant)
@@ -76,7 +76,7 @@ def test_submit_creates_immutable_revision_and_review(session):
         ops.return_report(report, "请补充支出凭证。", actor=r.officer)
         assert m1.state == "returned"
         ops.save_report(report, {"narrative": "已补充。"}, actor=r.applicant)
-        second = ops.submit_report(report, actor=r.applicant)
+        second = submit_signed(report, r)
         ops.accept_report(report, actor=r.officer)
     assert m1.state == "accepted" and m1.accepted_by_id == r.officer.id
     assert (first.number, second.number) == (1, 2) and first.sha256 != second.sha256

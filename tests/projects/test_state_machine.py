@@ -19,7 +19,7 @@ from app.ledger import invariants
 from app.ledger.models import LedgerTransfer
 from app.projects import operations as ops
 from app.projects.states import PAY_STATES, RELEASE_STATES
-from tests.projects.helpers import project
+from tests.projects.helpers import project, submit_signed
 
 WORLD = {}
 NOW = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
@@ -70,7 +70,7 @@ class ProjectMachine(RuleBasedStateMachine):
                 {"narrative": "进展。", "actual": {"0": "1", "1": "1", "2": "1"}},
                 actor=r.applicant,
             )
-            ops.submit_report(report, actor=r.applicant)
+            submit_signed(report, r)
             ops.accept_report(report, actor=r.officer)
 
         self._try(go)

@@ -15,6 +15,7 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.accounts.models import Organisation
 from app.audit import trail
 from app.awards import operations as awards
 from app.awards.models import AgreementAmendment
@@ -22,13 +23,16 @@ from app.core import clock
 from app.core.errors import InvalidTransition, ValidationFailed
 from app.core.money import format_yuan, parse_fen
 from app.extensions import db
-from app.projects.models import ChangeRequest, Project
+from app.projects.models import ChangeRequest, Project, ProjectReport
 from app.projects.operations.common import (
     add_months,
     agreement_of,
     approved_budget,
+    current_targets,
     lock,
     planned_end,
+    project_leader,
+    project_title,
     require,
     setting,
     spent_fen,
@@ -48,7 +52,13 @@ def _payload(project: Project, kind: str, data: dict) -> dict:
         value = (data.get("value") or "").strip()[:200]
         if not value:
             raise ValidationFailed(_("请填写变更后的承担单位。"), field="value")
-        return {"value": value}
+        org = _new_lead_org(project, value)
+        return {
+            "value": org.name,
+            "org_id": org.id,
+            "from_org_id": project.society_id,
+            "from_name": project.society.name,
+        }
     if kind == "targets":
         targets = [t for t in data.get("targets") or [] if (t.get("indicator") or "").strip()]
         if not targets:
@@ -77,6 +87,29 @@ def _payload(project: Project, kind: str, data: dict) -> dict:
             raise ValidationFailed(_("请填写延期月数。"), field="months") from None
         return {"months": months}
     return {}
+
+
+def _new_lead_org(project: Project, name: str) -> Organisation:
+    """The registered society named ``name`` that would take the project over.
+
+    Raises ``ValidationFailed`` when there is none, it is the current lead organisation,
+    or it is banned from applying (a ban covers taking over a project too).
+    """
+    org = db.session.scalar(
+        select(Organisation).where(Organisation.name == name, Organisation.kind == "society")
+    )
+    if org is None:
+        raise ValidationFailed(
+            _("找不到名为“%(n)s”的学会，请填写已注册学会的全称。", n=name), field="value"
+        )
+    if org.id == project.society_id:
+        raise ValidationFailed(_("变更后的承担单位与现承担单位相同。"), field="value")
+    if org.banned_until is not None and org.banned_until >= clock.today():
+        raise ValidationFailed(
+            _("“%(n)s”在 %(d)s 前不得承担项目。", n=org.name, d=org.banned_until.isoformat()),
+            field="value",
+        )
+    return org
 
 
 def extension_refusal(project: Project, months: int, exclude_id: int | None = None) -> str | None:
@@ -213,6 +246,12 @@ def _describe(row: ChangeRequest) -> str:
         return "；".join(
             f"{t.get('indicator')} {t.get('target_value')}{t.get('unit', '')}" for t in p["targets"]
         )
+    if row.kind == "lead_org":
+        return f"承担单位：{p.get('from_name', '')} → {p['value']}"
+    if row.kind == "leader":
+        return f"项目负责人：{project_leader(row.project)} → {p['value']}"
+    if row.kind == "name":
+        return f"项目名称：{project_title(row.project)} → {p['value']}"
     return str(p.get("value", ""))
 
 
@@ -220,17 +259,22 @@ def decide_change(row: ChangeRequest, approve: bool, reason: str, *, actor) -> C
     """The approver (not the officer who forwarded it) approves or rejects a major change.
 
     Approval approves its amendment, which gets the next number (补充任务书N), and
-    applies the change: an extension moves the planned end; a reallocation moves the
-    approved line amounts; targets, name and leader take effect from now; a change of
-    lead organisation is recorded in the amendment only. The extension rules are
-    checked again. Raises ``NotAllowed`` (four-eyes), ``InvalidTransition`` (not yet
-    forwarded), ``ValidationFailed``. Audited as ``change_request.approve|reject`` and
-    the amendment's events.
+    applies the change: an extension moves the planned end; a change of lead
+    organisation moves the project to the new society (its people see and report on it
+    from now; the old society's no longer do); a reallocation moves the approved line
+    amounts; targets (also in reports still being drafted), name and leader take effect
+    from now. The extension and lead-organisation rules are checked again.
+
+    Raises ``NotAllowed`` (four-eyes), ``InvalidTransition`` (not yet forwarded),
+    ``ValidationFailed``. Audited as ``change_request.approve|reject``, the
+    amendment's events and ``project.change_<kind>`` (what was in force before and after).
     """
     require(can_decide(actor, row))
     row = lock(ChangeRequest, row)
     if row.forwarded_at is None:
         raise InvalidTransition(_("该变更尚未由经办人报批。"))
+    if row.state != "submitted":
+        raise InvalidTransition(_("该变更已处理。"))
     project = lock(Project, row.project)
     amendment = db.session.get(AgreementAmendment, row.amendment_id)
     if not approve:
@@ -239,19 +283,77 @@ def decide_change(row: ChangeRequest, approve: bool, reason: str, *, actor) -> C
         row.decision_reason = (reason or "").strip()
         CHANGE_WORKFLOW.apply(row, "reject", actor=actor, reason=reason)
         return row
+    before = _in_force(project, row.kind)
     if row.kind == "extension":
         refusal = extension_refusal(project, int(row.payload["months"]), exclude_id=row.id)
         if refusal:
             raise ValidationFailed(refusal)
+    if row.kind == "lead_org":
+        org = _new_lead_org(project, row.payload["value"])
     awards.advance_amendment(amendment, "approve", actor=actor, reason=reason)
     row.amendment_number = amendment.number
     row.decided_by_id, row.decided_at = actor.id, clock.now()
     row.decision_reason = (reason or "").strip() or None
     after = {"amendment_id": amendment.id, "amendment_number": amendment.number}
+    CHANGE_WORKFLOW.apply(row, "approve", actor=actor, reason=reason, after=after)
+    db.session.flush()
     if row.kind == "extension":
         months = int(row.payload["months"])
         project.end_on = add_months(planned_end(project), months)
         project.extension_months = months
-        after["end_on"] = project.end_on
-    CHANGE_WORKFLOW.apply(row, "approve", actor=actor, reason=reason, after=after)
+    elif row.kind == "lead_org":
+        project.society_id = org.id
+    elif row.kind == "targets":
+        _refresh_open_reports(project)
+    db.session.flush()
+    db.session.expire(project, ["society"])
+    trail.record(
+        f"project.change_{row.kind}",
+        "project",
+        project.id,
+        actor=actor,
+        before=before,
+        after={
+            **_in_force(project, row.kind),
+            "change_request_id": row.id,
+            "amendment_number": amendment.number,
+        },
+    )
     return row
+
+
+def _in_force(project: Project, kind: str) -> dict:
+    """What a major change of ``kind`` alters, as it stands now (for the audit event)."""
+    if kind == "lead_org":
+        return {"society_id": project.society_id}
+    if kind == "leader":
+        return {"leader": project_leader(project)}
+    if kind == "name":
+        return {"title": project_title(project)}
+    if kind == "targets":
+        return {"targets": current_targets(project)}
+    if kind == "reallocation":
+        return {"budget": approved_budget(project)}
+    return {"end_on": planned_end(project), "extension_months": project.extension_months}
+
+
+def _refresh_open_reports(project: Project) -> None:
+    """Reports still being drafted get the targets now in force (actual values kept by
+    indicator); submitted ones keep the targets they were written against."""
+    reports = db.session.scalars(
+        select(ProjectReport).where(
+            ProjectReport.project_id == project.id, ProjectReport.state.in_(("draft", "returned"))
+        )
+    ).all()
+    for report in reports:
+        actual = {t.get("indicator"): t.get("actual_value") for t in report.target_values}
+        report.target_values = [
+            {
+                "indicator": t.get("indicator", ""),
+                "unit": t.get("unit", ""),
+                "target_value": str(t.get("target_value", "")),
+                "actual_value": actual.get(t.get("indicator")),
+            }
+            for t in current_targets(project)
+        ]
+        report.version += 1

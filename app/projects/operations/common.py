@@ -169,6 +169,15 @@ def project_title(project: Project) -> str:
     return agreement.title if agreement else project.application.title
 
 
+def project_leader(project: Project) -> str:
+    """The project leader in force: the last approved leader change, else the chief
+    expert named in the application."""
+    changes = approved_changes(project, "leader")
+    if changes:
+        return changes[-1].payload["value"]
+    return (project.application.chief_expert or {}).get("name", "")
+
+
 def team_names(project: Project) -> set[str]:
     """Names of the project's members (chief expert, team, leaders named by changes)."""
     app = project.application

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from app.audit import trail
 from app.awards.models import TaskAgreement
 from app.awards.operations.common import society_users, staff
-from app.core import clock
+from app.core import clock, notify
 from app.core.outbox import queue_mail
 from app.core.tick import on_tick
 from app.extensions import db
-from app.projects.models import Milestone, Project
-from app.projects.operations.common import setting
+from app.projects.models import Milestone, Project, ProjectReport
+from app.projects.operations.common import planned_end, setting
 from app.projects.operations.money import refresh_tranches
 from app.projects.states import MILESTONE_WORKFLOW, RELEASE_STATES, RUNNING_STATES
 
@@ -40,8 +40,9 @@ def _running_milestones():
 def move_milestones() -> int:
     """planned → due when the reporting window opens (``REPORT_WINDOW_DAYS`` = 30 before
     the due date); flag reports past their due date as overdue (once; audited as
-    ``milestone.overdue``); re-check planned tranches. Idempotent. Returns how many
-    milestones moved or were flagged."""
+    ``milestone.overdue``); flag closing reports past ``CLOSING_REPORT_DAYS`` after the
+    planned end (once; ``project.closing_overdue``); re-check planned tranches.
+    Idempotent. Returns how many milestones and projects moved or were flagged."""
     today = clock.today()
     window = timedelta(days=int(setting("REPORT_WINDOW_DAYS", 30)))
     moved = 0
@@ -59,6 +60,18 @@ def move_milestones() -> int:
                 after={"due_on": m.due_on, "project_id": m.project_id},
             )
             moved += 1
+    for project in _closing_owed():
+        due = closing_due_on(project)
+        if due is not None and today > due and project.closing_overdue_at is None:
+            project.closing_overdue_at = clock.now()
+            trail.record(
+                "project.closing_overdue",
+                "project",
+                project.id,
+                role="system",
+                after={"due_on": due, "end_on": planned_end(project)},
+            )
+            moved += 1
     projects = db.session.scalars(
         select(Project).where(Project.state.in_(RELEASE_STATES)).order_by(Project.id)
     ).all()
@@ -67,9 +80,51 @@ def move_milestones() -> int:
     return moved
 
 
+def closing_due_on(project: Project) -> date | None:
+    """The closing report's due date: ``CLOSING_REPORT_DAYS`` (60) after the planned end."""
+    end = planned_end(project)
+    if end is None:
+        return None
+    return end + timedelta(days=int(setting("CLOSING_REPORT_DAYS", 60)))
+
+
+def closing_is_overdue(project: Project, today: date | None = None) -> bool:
+    """The project is still running, its closing report has not reached the officer (not
+    signed off by the society) and its due date has passed."""
+    due = closing_due_on(project)
+    return (
+        str(project.state) in RUNNING_STATES
+        and due is not None
+        and (today or clock.today()) > due
+        and not _closing_reached_officer(project)
+    )
+
+
+def _closing_reached_officer(project: Project) -> bool:
+    return (
+        db.session.scalar(
+            select(ProjectReport.id).where(
+                ProjectReport.project_id == project.id,
+                ProjectReport.kind == "closing",
+                ProjectReport.endorsed_at.is_not(None),
+            )
+        )
+        is not None
+    )
+
+
+def _closing_owed() -> list[Project]:
+    """Running projects whose closing report has not reached the officer."""
+    projects = db.session.scalars(
+        select(Project).where(Project.state.in_(RUNNING_STATES)).order_by(Project.id)
+    ).all()
+    return [p for p in projects if not _closing_reached_officer(p)]
+
+
 def send_reminders(today: date | None = None) -> int:
     """Queue reminders for reports due within ``REMINDER_DAYS`` (14) or overdue (to the
-    society), overdue reports (to officers, one digest each), agreements awaiting
+    society), overdue reports (to officers, one digest each), closing reports due within
+    ``REMINDER_DAYS`` or overdue (to the society; a digest to officers), agreements awaiting
     signature past their deadline and rectifications due. One message per item, user
     and day: running twice on a day queues nothing new. Returns how many were queued."""
     today = today or clock.today()
@@ -123,6 +178,39 @@ def send_reminders(today: date | None = None) -> int:
                 f"/awards/agreements/{row.id}",
                 f"reminder:{today}:agreement:{row.id}:u{user.id}",
             )
+    late_closing = []
+    for project in _closing_owed():
+        due = closing_due_on(project)
+        if due is None or due > ahead:
+            continue
+        overdue = today > due
+        if overdue:
+            late_closing.append((project, due))
+        subject = (
+            _("结题报告已逾期：项目 %(p)s", p=project.id)
+            if overdue
+            else _("结题报告即将到期：项目 %(p)s", p=project.id)
+        )
+        body = _(
+            "项目 %(p)s 已于 %(e)s 结束，应于 %(d)s 前提交结题报告（含经费决算）。",
+            p=project.id,
+            e=planned_end(project).isoformat(),
+            d=due.isoformat(),
+        )
+        for user in society_users(project.society_id):
+            queued += _queue(
+                user,
+                subject,
+                body,
+                f"/projects/{project.id}",
+                f"reminder:{today}:closing:{project.id}:u{user.id}",
+            )
+    if late_closing:
+        body = "\n".join(f"{p.id} {d.isoformat()}" for p, d in late_closing)
+        for officer in staff("officer"):
+            subject = _("逾期未交的结题报告：%(n)s 项", n=len(late_closing))
+            key = f"reminder:{today}:closing-digest:u{officer.id}"
+            queued += _queue(officer, subject, body, "/projects/", key)
     rectifying = db.session.scalars(
         select(Project).where(Project.state == "rectifying", Project.rectify_by <= ahead)
     ).all()
@@ -139,7 +227,7 @@ def send_reminders(today: date | None = None) -> int:
                 f"/projects/{project.id}",
                 f"reminder:{today}:rectify:{project.id}:u{user.id}",
             )
-    return queued
+    return queued + notify.remind_deadlines(today)
 
 
 def _queue(user, subject, body, link, key) -> int:

@@ -391,7 +391,7 @@ def settlement(project: Project) -> dict:
         demand = disbursed  # a revoked award is recovered in full
     elif (
         project.state in ("passed", "passed_after_rectification")
-        and bool(setting("BALANCE_RETENTION_ALLOWED", True))
+        and _retention_allowed(project)
         and project.society.credit_status == "good"
         and unspent > 0
     ):
@@ -411,12 +411,18 @@ def settlement(project: Project) -> dict:
     }
 
 
+def _retention_allowed(project: Project) -> bool:
+    """The call's rule on keeping an unspent balance (结余留用), else it is returned."""
+    return bool(project.application.call.balance_retention_allowed)
+
+
 def settle_project(project: Project, *, actor) -> dict:
     """Settle the money of a project that passed, failed, was terminated or revoked.
 
     Unpaid tranches are cancelled (a released one's RELEASE is reversed); what was never
     paid goes back to the call (DECOMMIT); paid but unspent money is kept for
-    ``BALANCE_RETENTION_YEARS`` (2) when the project passed and the society's credit is
+    ``BALANCE_RETENTION_YEARS`` (2) only when the call allows retention
+    (``Call.balance_retention_allowed``), the project passed and the society's credit is
     good (recorded on the project), otherwise demanded back (CLAWBACK_DEMAND) — all of
     it when revoked. The project moves to clawback, or to closed when nothing is due.
     Idempotent keys per project. Raises ``InvalidTransition`` from other states.

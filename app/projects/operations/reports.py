@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.audit import trail
-from app.core import clock
+from app.core import clock, notify
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.core.files import store_upload
 from app.core.money import format_yuan, parse_fen
@@ -343,13 +343,13 @@ def digest(content: dict) -> str:
 
 
 def submit_report(report: ProjectReport, *, actor) -> ReportRevision:
-    """Submit a draft (or a returned report) as a new immutable revision.
+    """Submit a draft (or a returned report) as a new immutable revision, for the society
+    admin's sign-off (学会负责人审核). Submitted by the society admin it is signed off at
+    once (``endorse_report``); the milestone or project moves only on sign-off.
 
-    A progress report moves its milestone to reported; a closing report moves the
-    project to awaiting_acceptance (or back to accepting after an acceptance
-    rectification). Needs a narrative and an actual value for every target. Raises
-    ``NotAllowed``, ``InvalidTransition``, ``ValidationFailed`` (listing what is missing).
-    Audited as ``project_report.submit`` (with the sha256) and the cascades.
+    Needs a narrative and an actual value for every target. Raises ``NotAllowed``,
+    ``InvalidTransition``, ``ValidationFailed`` (listing what is missing). Audited as
+    ``project_report.submit`` (with the sha256), and the sign-off's events.
     """
     report = lock(ProjectReport, report)
     _editable(report, actor)
@@ -362,14 +362,7 @@ def submit_report(report: ProjectReport, *, actor) -> ReportRevision:
             missing.append(_("请填写“%(i)s”的实际完成值。", i=item.get("indicator")))
     if missing:
         raise ValidationFailed(_("报告还不能提交。"), details=missing)
-    if report.kind == "closing":
-        stage = project.rectify_stage if project.state == "rectifying" else None
-        if project.state != "in_progress" and stage != "acceptance":
-            raise InvalidTransition(
-                _("项目当前状态“%(s)s”下不能提交结题报告。", s=project.state_label())
-            )
-    elif str(project.state) not in RUNNING_STATES:
-        raise InvalidTransition(_("项目当前状态“%(s)s”下不能提交报告。", s=project.state_label()))
+    _check_project_state(report, project)
     number = len(report.revisions) + 1
     content = {**snapshot(report), "number": number}
     revision = ReportRevision(
@@ -383,6 +376,7 @@ def submit_report(report: ProjectReport, *, actor) -> ReportRevision:
     db.session.flush()
     report.submitted_by_id, report.submitted_at = actor.id, clock.now()
     report.decided_at = report.decided_by_id = None
+    report.endorsed_at = report.endorsed_by_id = None
     REPORT_WORKFLOW.apply(
         report,
         "submit",
@@ -390,13 +384,61 @@ def submit_report(report: ProjectReport, *, actor) -> ReportRevision:
         system=True,
         after={"revision": number, "sha256": revision.sha256},
     )
+    if REPORT_WORKFLOW.can(report, "endorse", actor):
+        endorse_report(report, actor=actor)
+    return revision
+
+
+def _check_project_state(report: ProjectReport, project: Project) -> None:
+    if report.kind == "closing":
+        stage = project.rectify_stage if project.state == "rectifying" else None
+        if project.state != "in_progress" and stage != "acceptance":
+            raise InvalidTransition(
+                _("项目当前状态“%(s)s”下不能提交结题报告。", s=project.state_label())
+            )
+    elif str(project.state) not in RUNNING_STATES:
+        raise InvalidTransition(_("项目当前状态“%(s)s”下不能提交报告。", s=project.state_label()))
+
+
+def endorse_report(report: ProjectReport, *, actor) -> ProjectReport:
+    """The society admin signs off (学会负责人审核) a submitted report of the society: it
+    reaches the officer. A progress report moves its milestone to reported; a closing
+    report moves the project to awaiting_acceptance (or back to accepting after an
+    acceptance rectification).
+
+    Raises ``NotAllowed`` (not the society's admin; already signed off),
+    ``InvalidTransition`` (not submitted; the project no longer takes the report).
+    Audited as ``project_report.endorse`` and the cascades.
+    """
+    report = lock(ProjectReport, report)
+    project = lock(Project, report.project)
+    require(REPORT_WORKFLOW.can(report, "endorse", actor))
+    _check_project_state(report, project)
+    REPORT_WORKFLOW.apply(report, "endorse", actor=actor, after={"revision": len(report.revisions)})
+    report.endorsed_by_id, report.endorsed_at = actor.id, clock.now()
     if report.kind == "progress":
         MILESTONE_WORKFLOW.apply(report.milestone, "report", actor=actor, system=True)
     elif project.state == "rectifying":
         PROJECT_WORKFLOW.apply(project, "resubmit_acceptance", actor=actor, system=True)
     else:
         PROJECT_WORKFLOW.apply(project, "submit_closing", actor=actor, system=True)
-    return revision
+    return report
+
+
+def send_back_report(report: ProjectReport, comments: str, *, actor) -> ProjectReport:
+    """The society admin sends a submitted report back to its staff with comments (it
+    never reached the officer; the milestone is unchanged). Raises ``NotAllowed``,
+    ``InvalidTransition``, ``ValidationFailed`` (no comments). Audited as
+    ``project_report.send_back``.
+    """
+    report = lock(ProjectReport, report)
+    require(REPORT_WORKFLOW.can(report, "send_back", actor))
+    comments = (comments or "").strip()
+    if not comments:
+        raise ValidationFailed(_("请填写退回意见。"), field="comments")
+    report.decided_by_id, report.decided_at, report.comments = actor.id, clock.now(), comments
+    REPORT_WORKFLOW.apply(report, "send_back", actor=actor, reason=comments)
+    return report
 
 
 def accept_report(report: ProjectReport, *, actor) -> ProjectReport:
@@ -411,6 +453,7 @@ def accept_report(report: ProjectReport, *, actor) -> ProjectReport:
     report = lock(ProjectReport, report)
     if report.kind != "progress":
         raise InvalidTransition(_("结题报告在验收时一并审核。"))
+    require(REPORT_WORKFLOW.can(report, "accept", actor))
     now = clock.now()
     report.decided_by_id, report.decided_at, report.comments = actor.id, now, None
     REPORT_WORKFLOW.apply(report, "accept", actor=actor)
@@ -435,6 +478,7 @@ def return_report(report: ProjectReport, comments: str, *, actor) -> ProjectRepo
     """
     require(can_manage(actor))
     report = lock(ProjectReport, report)
+    require(REPORT_WORKFLOW.can(report, "return", actor))
     comments = (comments or "").strip()
     if not comments:
         raise ValidationFailed(_("请填写退回意见。"), field="comments")
@@ -444,4 +488,5 @@ def return_report(report: ProjectReport, comments: str, *, actor) -> ProjectRepo
         MILESTONE_WORKFLOW.apply(report.milestone, "return", actor=actor, reason=comments)
     elif report.project.state == "awaiting_acceptance":
         PROJECT_WORKFLOW.apply(report.project, "return_closing", actor=actor, system=True)
+    notify.report_returned(report, comments)
     return report

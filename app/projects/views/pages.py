@@ -1,0 +1,147 @@
+"""The project list, one project's page and the finance sheets."""
+
+from __future__ import annotations
+
+from flask import Response, abort, current_app, render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.audit import trail
+from app.core import clock
+from app.core.permissions import requires
+from app.extensions import db
+from app.projects import exports, indicators
+from app.projects import operations as ops
+from app.projects.models import (
+    ChangeRequest,
+    ClawbackEntry,
+    MatchingReceipt,
+    MidtermCheck,
+    Project,
+    ProjectDecision,
+    ProjectReport,
+)
+from app.projects.operations.common import (
+    approved_budget,
+    matching_committed_fen,
+    matching_received_fen,
+    planned_end,
+    project_leader,
+    project_title,
+)
+from app.projects.operations.deadlines import closing_due_on
+from app.projects.permissions import (
+    can_export,
+    can_manage,
+    can_record_matching,
+    can_report,
+)
+from app.projects.states import (
+    CHANGE_KINDS,
+    DECISION_KINDS,
+    MIDTERM_OUTCOMES,
+    ProjectState,
+)
+from app.projects.views import _load, _rows, _visible, bp
+
+
+@bp.route("/")
+@requires("projects.read")
+def list_projects():
+    """Projects with their state and overdue flags (``?state=`` filters)."""
+    stmt = _visible()
+    if request.args.get("state") in ProjectState.values():
+        stmt = stmt.where(Project.state == request.args["state"])
+    rows = db.session.scalars(stmt.limit(500)).unique().all()
+    return render_template(
+        "projects/list.html",
+        rows=rows,
+        title_of=project_title,
+        states=ProjectState,
+        indicators=indicators,
+    )
+
+
+@bp.route("/<int:project_id>")
+@requires("projects.read")
+def show_project(project_id):
+    """One project: milestones, tranches, reports, matching funds, changes, decisions."""
+    project = _load(project_id)
+    reports = db.session.scalars(
+        select(ProjectReport)
+        .where(ProjectReport.project_id == project.id)
+        .order_by(ProjectReport.id)
+    ).all()
+    by_milestone = {r.milestone_id: r for r in reports if r.milestone_id}
+    return render_template(
+        "projects/show.html",
+        p=project,
+        title=project_title(project),
+        end_on=planned_end(project),
+        leader=project_leader(project),
+        closing_due=closing_due_on(project),
+        closing_days=int(current_app.config.get("CLOSING_REPORT_DAYS", 60)),
+        reports=reports,
+        by_milestone=by_milestone,
+        closing=next((r for r in reports if r.kind == "closing"), None),
+        budget=approved_budget(project),
+        receipts=_rows(MatchingReceipt, project.id),
+        changes=_rows(ChangeRequest, project.id),
+        decisions=_rows(ProjectDecision, project.id),
+        checks=_rows(MidtermCheck, project.id),
+        clawbacks=_rows(ClawbackEntry, project.id),
+        committed=matching_committed_fen(project),
+        received=matching_received_fen(project.id),
+        conditions={t.id: ops.release_conditions(t, project) for t in project.tranches},
+        rates={
+            "budget": indicators.budget_execution_rate(project),
+            "funds": indicators.funds_in_place_rate(project),
+            "on_time": indicators.on_time_milestone_rate(project),
+            "targets": indicators.target_achievement_rate(project),
+        },
+        can_report=can_report(current_user, project),
+        can_manage=can_manage(current_user, project),
+        can_matching=can_record_matching(current_user, project),
+        change_kinds=CHANGE_KINDS,
+        decision_kinds=DECISION_KINDS,
+        midterm_outcomes=MIDTERM_OUTCOMES,
+        today=clock.today(),
+    )
+
+
+# --- finance ---
+
+
+@bp.route("/finance")
+@requires("projects.export")
+def finance():
+    """The finance downloads, with the register of payments on screen."""
+    return render_template("projects/finance.html", sheets=exports.SHEETS)
+
+
+@bp.route("/exports/<kind>.xlsx")
+@requires("projects.export")
+def download(kind):
+    """One finance sheet as xlsx; every download is audited (``export.download``)."""
+    from urllib.parse import quote
+
+    if kind not in exports.SHEETS or not can_export(current_user):
+        abort(404)
+    call_id = request.args.get("call", type=int)
+    data = exports.build(kind, maker_name=current_user.name, call_id=call_id)
+    trail.record(
+        "export.download",
+        "project_sheet",
+        kind,
+        actor=current_user,
+        after={"document": kind, "call_id": call_id, "bytes": len(data)},
+    )
+    db.session.commit()
+    name = f"{exports.SHEETS[kind]}.xlsx"
+    response = Response(
+        data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{kind}.xlsx\"; filename*=UTF-8''{quote(name)}"
+    )
+    return response
