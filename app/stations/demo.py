@@ -253,7 +253,9 @@ def demo_stations(password: str) -> list[tuple[str, str, str]]:
             [(io.BytesIO(PDF), "年度工作报告.pdf")], actor=lead,
         )  # fmt: skip
     if existing:
-        reporting.evaluate_station(existing[0], year, SCORES, actor=_user("evaluator1@demo.cn"),
+        evaluator = _user("evaluator1@demo.cn")
+        ops.engage_agency(existing[0], evaluator.org_id, actor=officer)
+        reporting.evaluate_station(existing[0], year, SCORES, actor=evaluator,
                                    comment="服务站运行规范，服务成效明显。")  # fmt: skip
     return lines
 

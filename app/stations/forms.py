@@ -77,6 +77,10 @@ class PartnerForm(FlaskForm):
     society_id = SelectField(_l("合作学会"), coerce=int)
 
 
+class EngageForm(FlaskForm):
+    agency_id = SelectField(_l("第三方评估机构"), coerce=int)
+
+
 class EvidenceForm(FlaskForm):
     criterion = SelectField(_l("认定条件"))
     note = StringField(_l("说明"), validators=[Optional(), Length(max=2000)])

@@ -147,6 +147,25 @@ class StationExpert(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
 
 
+class StationEngagement(db.Model):
+    """The department engages a third-party evaluation agency to evaluate a station;
+    the agency's evaluators then see the station and may evaluate it."""
+
+    __tablename__ = "station_engagement"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+
+    agency: Mapped[Organisation] = relationship(lazy="joined")
+
+    __table_args__ = (
+        UniqueConstraint("station_id", "agency_id", name="uq_station_engagement_agency"),
+    )
+
+
 class BaseEvidence(db.Model):
     """The evidence file for one item of the demonstration-base checklist."""
 

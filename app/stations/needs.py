@@ -15,6 +15,7 @@ from app.audit import trail
 from app.core import clock
 from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.extensions import db
+from app.stations import notices
 from app.stations import permissions as rules
 from app.stations.models import HighTechPark, Need, NeedProposal, Station
 from app.stations.states import NEED_KINDS, NEED_WORKFLOW, URGENCIES
@@ -99,6 +100,7 @@ def screen_need(need: Need, accept: bool, *, actor, reason: str | None = None) -
         need.screened_at, need.screened_by_id, need.screen_reason = before
         raise
     db.session.flush()
+    notices.need_screened(need)
     return need
 
 
@@ -143,6 +145,7 @@ def propose(need: Need, data: dict, *, actor) -> NeedProposal:
         actor=actor,
         after={"proposal_id": row.id, "society_id": actor.org_id, "experts": len(experts)},
     )
+    notices.need_answered(need, row)
     return row
 
 
@@ -184,6 +187,7 @@ def match_need(need: Need, project_id: int, *, actor, proposal_id: int | None = 
         after={"project_id": project.id, "proposal_id": proposal_id},
     )
     db.session.flush()
+    notices.need_matched(need)
     return need
 
 
@@ -225,6 +229,7 @@ def close_need(need: Need, result: str, satisfaction: int, *, actor) -> Need:
     need.result, need.satisfaction, need.closed_at = result[:10000], satisfaction, clock.now()
     NEED_WORKFLOW.apply(need, "close", actor=actor, after={"satisfaction": satisfaction})
     db.session.flush()
+    notices.need_closed(need)
     return need
 
 

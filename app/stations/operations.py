@@ -18,6 +18,7 @@ from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.core.files import store_upload
 from app.core.tick import on_tick
 from app.extensions import db
+from app.stations import notices
 from app.stations import permissions as rules
 from app.stations.models import (
     BaseEvidence,
@@ -26,6 +27,7 @@ from app.stations.models import (
     PilotProfile,
     PilotRegion,
     Station,
+    StationEngagement,
     StationExpert,
     StationPartner,
 )
@@ -265,6 +267,37 @@ def confirm_agreement(station: Station, *, actor) -> Station:
     return station
 
 
+def engage_agency(station: Station, agency_id: int, *, actor) -> StationEngagement:
+    """The department engages a third-party evaluation agency on a station: the agency's
+    evaluators then see the station and may evaluate its yearly reports.
+
+    Raises ``NotAllowed`` (not an officer), ``ValidationFailed`` (not an evaluation
+    agency; an agency tied to the station's parties), ``Conflict`` (already engaged).
+    Audited as ``station.engage``; the agency's evaluators are notified.
+    """
+    _require(rules.can_engage_agency(actor, station))
+    agency = db.session.get(Organisation, agency_id or 0)
+    if agency is None or agency.kind != "evaluation_agency":
+        raise ValidationFailed(_("请选择第三方评估机构。"), field="agency_id")
+    if agency.id in rules.station_orgs(station):
+        raise ValidationFailed(_("评估机构与服务站存在关联，不能委托。"), field="agency_id")
+    if db.session.scalar(
+        select(StationEngagement.id).where(
+            StationEngagement.station_id == station.id,
+            StationEngagement.agency_id == agency.id,
+        )
+    ):
+        raise Conflict(_("已委托该评估机构评价本服务站。"), field="agency_id")
+    row = StationEngagement(station_id=station.id, agency_id=agency.id, created_by_id=actor.id)
+    db.session.add(row)
+    db.session.flush()
+    trail.record(
+        "station.engage", "station", station.id, actor=actor, after={"agency_id": agency.id}
+    )
+    notices.agency_engaged(station, agency.id)
+    return row
+
+
 def base_criteria() -> list[tuple[str, str, str]]:
     """The demonstration-base checklist: config ``STATION_BASE_CRITERIA`` or the default."""
     configured = current_app.config.get("STATION_BASE_CRITERIA") or DEFAULT_BASE_CRITERIA
@@ -364,6 +397,7 @@ def confirm_base(station: Station, *, actor) -> Station:
         after={"evidence": {e.criterion: e.file.sha256 for e in evidence}},
     )
     db.session.flush()
+    notices.base_confirmed(station)
     return station
 
 

@@ -66,6 +66,96 @@ def station_orgs(station) -> set[int]:
     return {station.government_id, station.society_id, *(p.society_id for p in station.partners)}
 
 
+def enterprise_park_id(user) -> int | None:
+    """The park of ``user``'s enterprise (``None`` for anyone else)."""
+    from app.stations.models import EnterprisePark
+
+    if not (user.has_role("enterprise") and user.org is not None and user.org.kind == "enterprise"):
+        return None
+    return db.session.scalar(
+        select(EnterprisePark.park_id).where(EnterprisePark.org_id == user.org_id)
+    )
+
+
+def engaged_agency(user, station) -> bool:
+    """Whether ``user`` is an evaluator of an agency the department engaged on ``station``."""
+    from app.stations.models import StationEngagement
+
+    if not user.has_role("evaluator") or user.org_id is None:
+        return False
+    return bool(
+        db.session.scalar(
+            select(StationEngagement.id).where(
+                StationEngagement.station_id == station.id,
+                StationEngagement.agency_id == user.org_id,
+            )
+        )
+    )
+
+
+# The department's own staff see every station (finance too: it pays station projects).
+STATION_STAFF = (*STAFF, "finance")
+
+
+def can_view_station(user, station) -> Decision:
+    """Who sees a station (everyone else gets a 404): the department's staff and auditors;
+    the staff of its lead and partner societies and of its co-building government;
+    enterprises of its park; evaluators of an agency engaged on it."""
+    if user.has_role(*STATION_STAFF):
+        return ALLOW
+    if user.has_role(*SOCIETY_STAFF, "local_partner") and user.org_id in station_orgs(station):
+        return ALLOW
+    park_id = enterprise_park_id(user)
+    if park_id is not None and park_id == station.park_id:
+        return ALLOW
+    if engaged_agency(user, station):
+        return ALLOW
+    return deny(_("页面不存在，或您无权查看。"))
+
+
+def can_see_station_files(user, station) -> Decision:
+    """Documents, evidence and reports: staff, the station's parties, engaged evaluators."""
+    if user.has_role(*STATION_STAFF) or engaged_agency(user, station):
+        return ALLOW
+    if user.has_role(*SOCIETY_STAFF, "local_partner") and user.org_id in station_orgs(station):
+        return ALLOW
+    return deny(_("页面不存在，或您无权查看。"))
+
+
+def visible_stations(stmt, user):
+    """Narrow a select of ``Station`` to what ``user`` may see (``can_view_station`` as SQL)."""
+    from sqlalchemy import false, or_
+
+    from app.stations.models import Station, StationEngagement, StationPartner
+
+    if user.has_role(*STATION_STAFF):
+        return stmt
+    conditions = []
+    if user.has_role(*SOCIETY_STAFF, "local_partner") and user.org_id is not None:
+        partner = select(StationPartner.station_id).where(StationPartner.society_id == user.org_id)
+        conditions += [
+            Station.society_id == user.org_id,
+            Station.government_id == user.org_id,
+            Station.id.in_(partner),
+        ]
+    park_id = enterprise_park_id(user)
+    if park_id is not None:
+        conditions.append(Station.park_id == park_id)
+    if user.has_role("evaluator") and user.org_id is not None:
+        engaged = select(StationEngagement.station_id).where(
+            StationEngagement.agency_id == user.org_id
+        )
+        conditions.append(Station.id.in_(engaged))
+    return stmt.where(or_(*conditions) if conditions else false())
+
+
+def can_engage_agency(user, _station=None) -> Decision:
+    """Officers engage a third-party evaluation agency on a station."""
+    if not user.has_role("officer"):
+        return deny(_("只有学会部经办人可以委托评估机构。"))
+    return ALLOW
+
+
 def can_edit_station(user, station) -> Decision:
     """Officers and the lead society keep a station's team, partners and documents."""
     if user.has_role("officer") or is_lead_society(user, station):
@@ -99,8 +189,6 @@ def confirming_party(user, station) -> str | None:
 
 def can_post_need(user, station) -> Decision:
     """The co-building government, an enterprise of the station's park, or an officer."""
-    from app.stations.models import EnterprisePark
-
     if station.state not in ("established", "operating", "base"):
         return deny(_("该服务站当前不接收需求。"))
     if user.has_role("officer"):
@@ -108,10 +196,8 @@ def can_post_need(user, station) -> Decision:
     if user.has_role("local_partner") and user.org_id == station.government_id:
         return ALLOW
     if user.has_role("enterprise") and user.org.kind == "enterprise":
-        park_id = db.session.scalar(
-            select(EnterprisePark.park_id).where(EnterprisePark.org_id == user.org_id)
-        )
-        if park_id == station.park_id:
+        park_id = enterprise_park_id(user)
+        if park_id is not None and park_id == station.park_id:
             return ALLOW
         return deny(_("贵企业不在该服务站所在园区，不能向其发布需求。"))
     return deny(_("只有共建政府或该园区企业可以向本服务站发布需求。"))
@@ -165,6 +251,8 @@ def can_evaluate(user, station) -> Decision:
         return deny(_("评估人员须属于第三方评估机构。"))
     if user.org_id in station_orgs(station):
         return deny(_("评估机构与服务站的牵头学会或共建政府存在关联，须回避。"))
+    if not engaged_agency(user, station):
+        return deny(_("贵机构未受学会部委托评价该服务站。"))
     return ALLOW
 
 

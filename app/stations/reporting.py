@@ -196,6 +196,9 @@ def evaluate_station(
             "rubric_sha256": snap.sha256,
         },
     )
+    from app.stations import notices
+
+    notices.evaluation_returned(row)
     return row
 
 
@@ -263,3 +266,26 @@ def society_station_block(society_id: int) -> str | None:
                 year=row.year,
             )
     return None
+
+
+def application_block(call, society_id: int | None, application_id: int | None = None):
+    """Why an application to ``call`` may not go ahead under the 差-grade block, or None.
+
+    The applications module calls this when a draft is created, submitted and accepted
+    at the eligibility check. A project call funds society service stations: its
+    applying society must not be blocked. A pilot call is applied for by a government;
+    the society its pilot profile proposes to lead the station must not be blocked.
+    """
+    if call.kind == "pilot":
+        if application_id is None:
+            return None
+        from app.stations.models import PilotProfile
+
+        society_id = db.session.scalar(
+            select(PilotProfile.lead_society_id).where(
+                PilotProfile.application_id == application_id
+            )
+        )
+    if not society_id:
+        return None
+    return society_station_block(society_id)

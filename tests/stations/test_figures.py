@@ -53,7 +53,9 @@ def test_stage_figures_are_the_true_figures(session):
     for station, scores in ((base_hz, {k: 0 for k in FULL}), (base_jh, FULL)):
         lead = factories.user("applicant", organisation=station.society)
         reporting.submit_report(station, 2025, COUNTS, actor=lead)
-        reporting.evaluate_station(station, 2025, scores, actor=factories.user("evaluator"))
+        reporting.evaluate_station(
+            station, 2025, scores, actor=factories.station_evaluator(station)
+        )
 
     after = stage_figures()
     assert after["pilot_regions"]["value"] - before["pilot_regions"]["value"] == 1

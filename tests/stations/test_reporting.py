@@ -48,8 +48,8 @@ def _lead(station):
     return factories.user("applicant", organisation=station.society)
 
 
-def _evaluator():
-    return factories.user("evaluator")
+def _evaluator(station):
+    return factories.station_evaluator(station)
 
 
 def test_report_with_a_negative_count_is_refused_and_nothing_is_written(session):
@@ -81,17 +81,17 @@ def test_evaluation_totals_and_grades_by_the_rubric(session):
     station = factories.station_in("operating")
     reporting.submit_report(station, 2025, COUNTS, actor=_lead(station))
     with pytest.raises(ValidationFailed) as err:
-        reporting.evaluate_station(station, 2025, {**FULL, "talent": 9}, actor=_evaluator())
+        reporting.evaluate_station(station, 2025, {**FULL, "talent": 9}, actor=_evaluator(station))
     assert err.value.details
     scores = {**FULL, "enterprise_satisfaction": None, "key_technology": 5}
-    row = reporting.evaluate_station(station, 2025, scores, actor=_evaluator())
+    row = reporting.evaluate_station(station, 2025, scores, actor=_evaluator(station))
     # (92 − 5) / 92 × 100 = 94.565… → 94.57, 优
     assert row.total == "94.57" and row.grade == "excellent"
     assert row.scores["enterprise_satisfaction"] is None
     with pytest.raises(Conflict):
-        reporting.evaluate_station(station, 2025, FULL, actor=_evaluator())
+        reporting.evaluate_station(station, 2025, FULL, actor=_evaluator(station))
     with pytest.raises(ValidationFailed, match="年度报告"):
-        reporting.evaluate_station(station, 2024, FULL, actor=_evaluator())
+        reporting.evaluate_station(station, 2024, FULL, actor=_evaluator(station))
 
 
 def test_evaluator_must_be_independent_of_the_station(session):
@@ -110,7 +110,7 @@ def test_poor_grade_blocks_the_society_until_overridden(session):
     reporting.submit_report(station, 2025, COUNTS, actor=_lead(station))
     low = {k: 0 for k in FULL}
     low["station_conditions"] = 8
-    row = reporting.evaluate_station(station, 2025, low, actor=_evaluator())
+    row = reporting.evaluate_station(station, 2025, low, actor=_evaluator(station))
     assert row.grade == "poor"
     reason = reporting.society_station_block(society.id)
     assert reason and station.name in reason
@@ -134,7 +134,7 @@ def test_a_later_better_grade_lifts_the_block(session):
     station = factories.station_in("operating")
     reporting.submit_report(station, 2024, COUNTS, actor=_lead(station))
     reporting.submit_report(station, 2025, COUNTS, actor=_lead(station))
-    reporting.evaluate_station(station, 2024, {k: 0 for k in FULL}, actor=_evaluator())
+    reporting.evaluate_station(station, 2024, {k: 0 for k in FULL}, actor=_evaluator(station))
     assert reporting.society_station_block(station.society_id)
-    reporting.evaluate_station(station, 2025, FULL, actor=_evaluator())
+    reporting.evaluate_station(station, 2025, FULL, actor=_evaluator(station))
     assert reporting.society_station_block(station.society_id) is None

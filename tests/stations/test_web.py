@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
 from app.accounts import operations as accounts
+from app.extensions import db
 from app.stations import needs
+from app.stations.models import EnterprisePark, HighTechPark, Need
 from tests import factories
 from tests.conftest import login, post
 from tests.stations.test_needs import NEED, _enterprise_in, _funded
+
+
+def outsider_park(user):
+    return db.session.get(HighTechPark, db.session.get(EnterprisePark, user.org_id).park_id)
 
 
 def test_station_pages_and_refusals_shown(client, session):
@@ -32,7 +40,15 @@ def test_needs_search_page_and_posting_refused_for_outsider(client, session):
     needs.post_need(station, NEED, actor=requester)
     outsider = _enterprise_in(factories.station_in("operating").park)
     login(client, outsider)
-    response = client.get(f"/stations/{station.id}/needs/new")
+    # A station of another park: the outsider cannot even see it, let alone post to it.
+    assert client.get(f"/stations/{station.id}/needs/new").status_code == 404
+    before = db.session.scalar(select(func.count()).select_from(Need))
+    response = post(client, f"/stations/{station.id}/needs/new", NEED)
+    assert response.status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(Need)) == before
+    # A station of its park that does not take needs yet: refused with the reason.
+    planned = factories.station_in("planned", park=outsider_park(outsider))
+    response = client.get(f"/stations/{planned.id}/needs/new")
     assert response.status_code == 303
     post(client, "/logout")
     login(client, requester)
