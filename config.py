@@ -38,6 +38,10 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Sessions (ASVS V7.3): signed out after this many minutes without a request, and
+    # this many hours after signing in whatever the activity (app/core/http.py).
+    SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", 30))
+    SESSION_LIFETIME_HOURS = int(os.environ.get("SESSION_LIFETIME_HOURS", 12))
     WTF_CSRF_TIME_LIMIT = None
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     # Behind a reverse proxy: 1 trusts its X-Forwarded-For/-Proto/-Host (docs/deployment.md).
@@ -61,6 +65,33 @@ class Config:
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
     HSTS = False
     PREFERRED_URL_SCHEME = "http"
+    # --- expert review (app/reviews) ---
+    # Conflicts: employment or directorship at an applicant's organisation within this
+    # many years, and collaboration within this many years of its end, exclude an expert.
+    REVIEW_EMPLOYMENT_YEARS = int(os.environ.get("REVIEW_EMPLOYMENT_YEARS", 3))
+    REVIEW_COLLABORATION_YEARS = int(os.environ.get("REVIEW_COLLABORATION_YEARS", 3))
+    # Draw: ranked reserve experts kept per application (replace a decline or recusal).
+    REVIEW_RESERVE_SIZE = int(os.environ.get("REVIEW_RESERVE_SIZE", 10))
+    # Draw: solved inline up to this many (application, candidate expert) pairs,
+    # above it as a background job with progress.
+    REVIEW_DRAW_INLINE_MAX = int(os.environ.get("REVIEW_DRAW_INLINE_MAX", 50_000))
+    # Expert credit: an average rating (100-point scale) below this flags the expert.
+    REVIEW_CREDIT_FLAG_BELOW = int(os.environ.get("REVIEW_CREDIT_FLAG_BELOW", 60))
+    # 专家咨询费 per reviewed application, in fen: senior title / others.
+    REVIEW_FEE_SENIOR_FEN = int(os.environ.get("REVIEW_FEE_SENIOR_FEN", 50_000))
+    REVIEW_FEE_OTHER_FEN = int(os.environ.get("REVIEW_FEE_OTHER_FEN", 30_000))
+    # Panel review (会议评审): at most this many members from one organisation; the panel
+    # day fee in fen by title (senior / others); a half day pays this % of a day.
+    REVIEW_PANEL_MAX_PER_ORG = int(os.environ.get("REVIEW_PANEL_MAX_PER_ORG", 2))
+    REVIEW_PANEL_DAY_SENIOR_FEN = int(os.environ.get("REVIEW_PANEL_DAY_SENIOR_FEN", 200_000))
+    REVIEW_PANEL_DAY_OTHER_FEN = int(os.environ.get("REVIEW_PANEL_DAY_OTHER_FEN", 120_000))
+    REVIEW_PANEL_HALF_DAY_PCT = int(os.environ.get("REVIEW_PANEL_HALF_DAY_PCT", 60))
+    # Rows per page on the draw page's assignment list and the ranking table.
+    REVIEW_PAGE_SIZE = int(os.environ.get("REVIEW_PAGE_SIZE", 100))
+    # --- projects (app/projects) ---
+    # 结题报告: the closing report is due this many days after the project's planned end
+    # (DOMAIN.md 12, "within 60 days of the end"); the tick flags it overdue afterwards.
+    CLOSING_REPORT_DAYS = int(os.environ.get("CLOSING_REPORT_DAYS", 60))
 
 
 class DevelopmentConfig(Config):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -260,6 +260,24 @@ def _verify(password_hash: str, password: str) -> bool:
 def record_logout(user: User) -> None:
     """Audit a logout."""
     trail.record("auth.logout", "user", user.id, actor=user)
+
+
+def record_session_expired(
+    user: User, reason: str, *, signed_in_at: int, last_seen_at: int
+) -> None:
+    """Audit the sign-out of a session that was idle too long or lived too long
+    (``reason`` "idle" or "lifetime"; the two times are Unix seconds)."""
+    trail.record(
+        "auth.session_expired",
+        "user",
+        user.id,
+        actor=user,
+        after={
+            "reason": reason,
+            "signed_in_at": clock.rfc3339(datetime.fromtimestamp(signed_in_at, UTC)),
+            "last_seen_at": clock.rfc3339(datetime.fromtimestamp(last_seen_at, UTC)),
+        },
+    )
 
 
 def change_password(user: User, old: str, new: str, *, actor) -> None:

@@ -180,7 +180,11 @@ def change_password():
         db.session.commit()
         # This session carries on with the new session version. The real object, not the
         # proxy: Flask-Login caches what it is given, and a cached proxy recurses into itself.
+        # A new password is no new login: the session's absolute lifetime keeps its start.
+        signed_in_at = session.get("auth_at")
         login_user(current_user._get_current_object())
+        if signed_in_at is not None:
+            session["auth_at"] = signed_in_at
         flash(_("密码已修改，其他设备上的登录已失效。"), "success")
         return redirect(url_for("accounts.account"))
     return render_template(

@@ -14,9 +14,10 @@ import zipfile
 from pathlib import Path
 
 import filetype
-from flask import current_app
+from flask import abort, current_app, send_file
 from flask_babel import gettext as _
 
+from app.audit import trail
 from app.core.errors import ValidationFailed
 from app.core.models import StoredFile
 from app.extensions import db
@@ -216,3 +217,44 @@ def collect_garbage() -> tuple[int, int]:
             path.unlink()
             orphans += 1
     return temps, orphans
+
+
+def record_download(row: StoredFile, *, actor, **context) -> None:
+    """Audit one download of a stored file (``file.download``): who (the actor and the
+    request's context), which file (id, owner, name, size) and its digest. ``context``
+    adds ids that say why it was allowed (e.g. ``application_id``). Flushes, no commit."""
+    trail.record(
+        "file.download",
+        "stored_file",
+        row.id,
+        actor=actor,
+        after={
+            "sha256": row.sha256,
+            "bytes": int(row.size),
+            "name": row.original_name,
+            "kind": row.kind,
+            "owner_type": row.owner_type,
+            "owner_id": row.owner_id,
+            **context,
+        },
+    )
+
+
+def send_stored(row: StoredFile, *, actor, download_name: str | None = None, **context):
+    """The one way a view serves an uploaded or generated file: audit the download
+    (``record_download``), commit that event, then send the bytes as an attachment.
+
+    The caller has already checked the user may see the file (load or 404). Bytes
+    missing from the store are a 404 (and an error in the log), never a 500."""
+    path = path_for(row.sha256)
+    if not path.is_file():
+        current_app.logger.error("stored file %s (%s) is missing its bytes", row.id, row.sha256)
+        abort(404)
+    record_download(row, actor=actor, **context)
+    db.session.commit()
+    return send_file(
+        path,
+        mimetype=row.mime,
+        as_attachment=True,
+        download_name=download_name or row.original_name,
+    )

@@ -5,13 +5,25 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, logout_user, user_logged_in
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.accounts import operations as accounts
 from app.audit import context, trail
+from app.core import clock
 from app.core.errors import DomainError
 from app.core.permissions import has_permission
 from app.extensions import db
@@ -64,6 +76,7 @@ def check_permission():
     needed = getattr(view, "permission", None)
     if request.blueprint == "api":
         return None  # the API authenticates by bearer token in its own hook
+    end_expired_session()  # an expired session goes on as anonymous: public pages still show
     user = current_user
     if user.is_authenticated:
         context.update(actor_id=user.id, org_id=user.org_id, actor_role=user.primary_role)
@@ -75,6 +88,55 @@ def check_permission():
     if not user.is_authenticated:
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
     return deny_and_audit(needed)
+
+
+@user_logged_in.connect
+def _stamp_login(_sender, user=None, **_extra) -> None:
+    """A new login starts both session clocks (absolute lifetime and idle time)."""
+    now = int(clock.now().timestamp())
+    session["auth_at"] = session["seen_at"] = now
+
+
+def end_expired_session() -> None:
+    """ASVS V7.3: sign out a session idle for ``SESSION_IDLE_MINUTES`` or older than
+    ``SESSION_LIFETIME_HOURS`` since its login, whatever the page; audited as
+    ``auth.session_expired``, with the reason flashed. The request goes on as anonymous:
+    a public page shows (with the message), any other sends to the login page.
+
+    A signed-in session without stamps (issued before they existed) is stamped now;
+    a live one has its last activity noted.
+    """
+    if not current_user.is_authenticated:
+        return
+    now = int(clock.now().timestamp())
+    auth_at, seen_at = session.get("auth_at"), session.get("seen_at")
+    if not isinstance(auth_at, int) or not isinstance(seen_at, int):
+        session["auth_at"] = session["seen_at"] = now
+        return
+    config = current_app.config
+    if now - auth_at >= config["SESSION_LIFETIME_HOURS"] * 3600:
+        reason = "lifetime"
+        message = _(
+            "登录已超过 %(h)s 小时，为保障账户安全，请重新登录。",
+            h=config["SESSION_LIFETIME_HOURS"],
+        )
+    elif now - seen_at >= config["SESSION_IDLE_MINUTES"] * 60:
+        reason = "idle"
+        message = _(
+            "您已超过 %(m)s 分钟未操作，登录已失效，请重新登录。",
+            m=config["SESSION_IDLE_MINUTES"],
+        )
+    else:
+        session["seen_at"] = now
+        return
+    user = current_user._get_current_object()
+    db.session.rollback()
+    accounts.record_session_expired(user, reason, signed_in_at=auth_at, last_seen_at=seen_at)
+    db.session.commit()
+    logout_user()
+    session.pop("auth_at", None)
+    session.pop("seen_at", None)
+    flash(message, "warning")
 
 
 def deny_and_audit(needed: str):

@@ -64,23 +64,13 @@ def _only(roles, outcome, *, among) -> dict:
 
 STAFF_APP = ("officer", "approver", "auditor")
 SOCIETY_A = ("applicant", "society_admin")
-STATION_MANAGE = ("officer", "approver", "applicant", "society_admin", "local_partner")
-STATION_READ = (*STATION_MANAGE, "auditor", "evaluator", "enterprise", "finance")
-
-
-def _no_station(holders, **args) -> Route:
-    """A station route walked on a station id that does not exist: holders get 404."""
-    return Route(
-        args={"station_id": "=999999", **args},
-        overrides={r: NOT_FOUND for r in holders},
-        why="station 999999 does not exist (see the note on the stations entries)",
-    )
 
 
 MATRIX: dict[str, Route] = {
     # --- home, accounts
     "home.index": Route(overrides={ANONYMOUS: LOGIN}, why="public; anonymous → login"),
     "home.notifications": Route(),
+    "home.mark_notifications_read": Route(why="own messages only (id filtered by user, 404)"),
     "home.job_status": Route(
         overrides=_only(("auditor",), NOT_FOUND, among=EVERY_ROLE),
         why="a job's progress only to its creator (the auditor who asked for the bundle)",
@@ -130,6 +120,7 @@ MATRIX: dict[str, Route] = {
     "calls.advance_call": Route(args={"action": "=close"}),
     "calls.list_funds": Route(),
     "calls.appropriate": Route(),
+    "societies.import_societies": Route(),
     "societies.register": Route(),
     "societies.list_societies": Route(),
     "societies.verify": Route(),
@@ -138,6 +129,7 @@ MATRIX: dict[str, Route] = {
     # --- applications
     "applications.list_applications": Route(),
     "applications.show_application": Route(),
+    "applications.show_revision": Route(),
     "applications.edit_application": Route(args={"app_id": "draft_id"}),
     "applications.start_application": Route(),
     "applications.upload_attachment": Route(args={"app_id": "draft_id"}),
@@ -173,6 +165,12 @@ MATRIX: dict[str, Route] = {
     "reviews.my_assignment": Route(),
     "reviews.assigned_application": Route(),
     "reviews.score_sheet": Route(),
+    "reviews.assigned_attachment": Route(args={"index": "=0"}),
+    "reviews.declaration_pdf": Route(),
+    "reviews.sheet_pdf": Route(
+        overrides={"reviewer": NOT_FOUND},
+        why="the 评分表 PDF exists once the sheet is submitted; the world's sheet is not",
+    ),
     "reviews.ranking": Route(),
     "reviews.ranking_xlsx": Route(),
     "reviews.scores_xlsx": Route(),
@@ -180,11 +178,32 @@ MATRIX: dict[str, Route] = {
     "reviews.finish_round": Route(),
     "reviews.rate_experts": Route(),
     "reviews.fees_xlsx": Route(),
+    # Panel review (会议评审): the officer's routes take the call of the world; a
+    # member's routes are walked on a panel that does not exist (a 404 for reviewers).
+    "reviews.panel_page": Route(),
+    "reviews.save_panel": Route(),
+    "reviews.add_panel_member": Route(),
+    "reviews.draw_panel": Route(),
+    "reviews.remove_panel_member": Route(args={"member_id": "=999999"}),
+    "reviews.set_panel_attendance": Route(args={"member_id": "=999999"}),
+    "reviews.add_panel_slot": Route(),
+    "reviews.remove_panel_slot": Route(args={"slot_id": "=999999"}),
+    "reviews.advance_panel": Route(args={"step": "=open"}),
+    "reviews.propose_panel_opinion": Route(),
+    "reviews.my_panels": Route(),
+    "reviews.panel_member": Route(
+        args={"panel_id": "=999999"},
+        overrides={"reviewer": NOT_FOUND},
+        why="only a member of an opened panel sees it; panel 999999 does not exist",
+    ),
+    "reviews.sign_panel": Route(args={"panel_id": "=999999"}),
+    "reviews.chair_close_panel": Route(args={"panel_id": "=999999"}),
     # --- awards and agreements
     "awards.list_calls": Route(),
     "awards.show_call": Route(args={"call_id": "award_call_id"}),
     "awards.propose": Route(args={"app_id": "award_app_id"}),
     "awards.approve": Route(),
+    "awards.withdraw": Route(),
     "awards.publish": Route(args={"call_id": "award_call_id"}),
     "awards.confirm": Route(args={"call_id": "award_call_id"}),
     "awards.allocation": Route(args={"call_id": "award_call_id"}),
@@ -222,12 +241,24 @@ MATRIX: dict[str, Route] = {
     "ledger.download_transfers": Route(),
     "ledger.appropriate": Route(),
     # --- projects (A's signed project: a draft report, a submitted change, its tranches)
+    "projects.import_matching": Route(),
+    "projects.import_payments": Route(),
     "projects.list_projects": Route(),
     "projects.show_project": Route(),
     "projects.show_report": Route(),
     "projects.new_report": Route(),
     "projects.report_action": Route(args={"action": "=save"}),
     "projects.review_report": Route(),
+    "projects.endorse_report": Route(),
+    "projects.download_voucher": Route(
+        overrides={"local_partner": FORBIDDEN},
+        why="voucher scans: the society, staff and the engaged evaluator (404 for the unengaged)",
+    ),
+    "projects.download_attachment": Route(
+        args={"attachment_id": "report_attachment_id"},
+        overrides={"local_partner": FORBIDDEN},
+        why="report files: the society, staff and the engaged evaluator (404 for the unengaged)",
+    ),
     "projects.request_change": Route(),
     "projects.manage": Route(args={"action": "=begin_midterm"}),
     "projects.change_action": Route(args={"action": "=forward"}),
@@ -250,6 +281,11 @@ MATRIX: dict[str, Route] = {
     ),
     "evaluation.declare": Route(),
     "evaluation.set_lead": Route(),
+    "evaluation.add_evaluators": Route(),
+    "evaluation.remove_evaluator": Route(
+        args={"member_id": "=999999"},
+        why="POST only: non-officers are refused before the view looks the member up",
+    ),
     "evaluation.show_evaluation": Route(),
     "evaluation.save_self_sheet": Route(),
     "evaluation.save_agency_sheet": Route(),
@@ -279,29 +315,43 @@ MATRIX: dict[str, Route] = {
         overrides={r: FORBIDDEN for r in (*SOCIETY_A, "local_partner", "approver")},
         why="only officers register a station",
     ),
-    # A station's page, its files and its forms answer any holder of the permission
-    # (a programme-wide registry, refusals as flash + redirect): with A's real station the
-    # cross-society sweep flags them, so until that is settled they are walked on an id
-    # that does not exist (world.ids["station_id"] is ready for the switch).
-    "stations.show_station": _no_station(STATION_READ),
-    "stations.upload_document": _no_station(STATION_MANAGE),
-    "stations.confirm_agreement": _no_station(STATION_MANAGE),
-    "stations.edit_team": _no_station(STATION_MANAGE),
-    "stations.add_evidence": _no_station(STATION_MANAGE),
-    "stations.station_action": _no_station(STATION_MANAGE, action="=suspend"),
-    "stations.download_file": _no_station(STATION_READ, file_id="station_file_id"),
+    # A station answers only those who may see it (can_view_station; 404 otherwise): the
+    # department's staff and auditors, its lead/partner societies and co-building
+    # government, its park's enterprises, evaluators of an agency engaged on it. The
+    # world's enterprise is in the park and its evaluator's agency is engaged, so every
+    # holder sees A's station; the outsiders (B, B's partner, an unengaged evaluator, an
+    # enterprise elsewhere) get 404 in the cross-society sweep.
+    "stations.export_stations": Route(),
+    "stations.export_reports": Route(),
+    "stations.show_station": Route(),
+    "stations.upload_document": Route(),
+    "stations.confirm_agreement": Route(),
+    "stations.edit_team": Route(),
+    "stations.add_evidence": Route(),
+    "stations.engage_agency": Route(),
+    "stations.station_action": Route(args={"action": "=suspend"}),
+    "stations.download_file": Route(
+        args={"file_id": "station_file_id"},
+        overrides={"enterprise": NOT_FOUND},
+        why="a park's enterprises see the station page, not its documents",
+    ),
     "stations.new_report": Route(
         overrides={"approver": FORBIDDEN, "local_partner": FORBIDDEN},
         why="the lead society (or an officer) files the yearly report",
     ),
-    "stations.evaluate": _no_station(("evaluator", "officer", "approver")),
+    "stations.evaluate": Route(
+        overrides={"officer": FORBIDDEN, "approver": FORBIDDEN},
+        why="only an evaluator of an engaged, independent agency evaluates a station",
+    ),
     "stations.override": Route(
         args={"evaluation_id": "=999999"},
         overrides={r: NOT_FOUND for r in ("approver", "evaluator", "officer")},
         why="no station evaluation in the world: a holder's request finds nothing",
     ),
     "stations.list_needs": Route(),
-    "stations.new_need": _no_station(("enterprise", "local_partner", "officer")),
+    "stations.new_need": Route(),
+    "stations.export_needs": Route(),
+    "stations.my_park": Route(),
     "stations.show_need": Route(
         overrides={"enterprise": NOT_FOUND},
         why="a need not yet screened: only staff, the requester and the station's parties",

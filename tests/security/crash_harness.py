@@ -1,16 +1,20 @@
 """Crash harness: the real server (gunicorn, one preloaded worker) on a committed SQLite
-file and a files folder; a driver thread uploads, submits and appropriates through
-the real forms while the harness SIGKILLs the process at random points.
+file and a files folder; a driver thread uploads attachments, submits applications,
+approves awards, pays released tranches and appropriates to a fund through the real
+forms (CSRF token, redirect followed, flashed outcome read) while the harness SIGKILLs
+the process at random points.
 
 Most kills hit the worker (the master forks a fresh one from the preloaded app, as
-after an out-of-memory kill); some kill the whole server, which is started again.
-Afterwards ``check`` runs the command line (``flask audit verify``, ``flask files
-gc``) and looks for half-applied work.
+after an out-of-memory kill); one in a hundred (at least one) kills the whole server,
+which is started again. Afterwards ``tests/security/test_crash.py`` runs the command
+line (``audit verify``, ``files gc``), checks that what the server confirmed is still
+there, and looks for half-applied work.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import http.cookiejar
 import os
@@ -27,6 +31,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,10 +46,15 @@ class Site:
 
     root: Path
     drafts: list[int] = field(default_factory=list)
+    awards: list[int] = field(default_factory=list)  # proposed, waiting for approval
+    tranches: list[int] = field(default_factory=list)  # released, waiting for payment
+    amounts: dict = field(default_factory=dict)  # tranche id → amount in fen
     fund_id: int = 0
     applicant: str = ""
     finance: str = ""
+    approver: str = ""
     password: str = "Passw0rd-crash"
+    seed_log: str = ""
 
     @property
     def url(self) -> str:
@@ -74,46 +84,75 @@ class Site:
         )
 
 
-def prepare(root: Path, drafts: int) -> Site:
-    """Migrate a fresh database and seed an officer, finance, a fund and complete drafts."""
+def prepare(root: Path, drafts: int, awards: int, projects: int) -> Site:
+    """Migrate a fresh database and seed: an applicant's complete drafts (to upload to
+    and submit), proposed awards (for an approver), signed projects whose first tranche
+    is released (for finance to pay), and a fund (for finance to appropriate to).
+
+    Runs in this process (the tests' cheap password hashes; no second interpreter)."""
+    import flask_migrate
+
+    from app import create_app
+    from app.audit.context import audit_context
+    from app.awards import operations as award_ops
+    from app.core import clock
+    from app.extensions import db
+    from app.projects import operations as project_ops
+    from tests import factories
+
     site = Site(root)
     (root / "files").mkdir(parents=True, exist_ok=True)
-    code = f"""
-import sys
-sys.path.insert(0, {str(ROOT)!r})
-import flask_migrate
-from tests.conftest import _accounts_ops  # cheap password hashes, like the tests
-from app import create_app
-from app.audit.context import audit_context
-from app.extensions import db
-from tests import factories
-app = create_app({{"SQLALCHEMY_DATABASE_URI": {site.url!r},
-                  "UPLOAD_DIR": {str(root / "files")!r}, "ENV_NAME": "development"}})
-with app.app_context():
-    flask_migrate.upgrade()
-with app.app_context(), audit_context(actor_role="system", user_agent="crash-seed"):
-    officer = factories.user("officer")
-    finance = factories.user("finance", password={site.password!r})
-    applicant = factories.user("applicant", password={site.password!r})
-    call = factories.call(officer=officer, per_society_limit=100)
-    fund = factories.fund(amount_fen=0)
-    ids = [factories.application(call, applicant).id for _ in range({drafts})]
-    db.session.commit()
-    print(fund.id, applicant.email, finance.email, *ids)
-"""
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=site.env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
+    started = time.monotonic()
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": site.url,
+            "UPLOAD_DIR": str(root / "files"),
+            "AUDIT_SIGNING_KEY": str(root / "keys"),
+            "ENV_NAME": "development",
+        }
     )
-    if out.returncode:
-        raise RuntimeError(f"seeding failed:\n{out.stderr[-3000:]}")
-    out = out.stdout.split()
-    site.fund_id, site.applicant, site.finance = int(out[0]), out[1], out[2]
-    site.drafts = [int(x) for x in out[3:]]
+    laps = []
+    with app.app_context():
+        try:
+            flask_migrate.upgrade()
+            laps.append(time.monotonic() - started)
+            with audit_context(actor_role="system", user_agent="crash-seed"):
+                password = site.password
+                finance = factories.user("finance", password=password)
+                applicant = factories.user("applicant", password=password)
+                approver = factories.user("approver", password=password)
+                r = factories.reviewed_call(awards)
+                site.awards = [
+                    award_ops.propose_award(row, 100_00, "集体研究同意立项。", actor=r.officer).id
+                    for row in r.apps
+                ]
+                laps.append(time.monotonic() - started)
+                for _ in range(projects):
+                    p = factories.signed_project()
+                    first = p.project.tranches[0]
+                    with clock.frozen(datetime(2026, 3, 10, 2, tzinfo=UTC)):
+                        project_ops.release_tranche(first, actor=p.approver)
+                    site.amounts[first.id] = int(first.amount_fen)
+                laps.append(time.monotonic() - started)
+                # Last: the factories above close every call whose window has passed.
+                call = factories.call(officer=r.officer, per_society_limit=100)
+                fund = factories.fund(amount_fen=0)
+                site.drafts = [factories.application(call, applicant).id for _ in range(drafts)]
+                db.session.commit()
+            laps.append(time.monotonic() - started)
+            site.fund_id = fund.id
+            site.applicant, site.finance, site.approver = (
+                applicant.email,
+                finance.email,
+                approver.email,
+            )
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    site.tranches = list(site.amounts)
+    site.seed_log = "seeded (migrate, awards, projects, drafts) at " + " ".join(
+        f"{x:.1f}" for x in laps
+    )
     return site
 
 
@@ -203,7 +242,8 @@ class Server:
 
 
 class Browser:
-    """A cookie-keeping HTTP client that posts forms with their CSRF token."""
+    """A cookie-keeping HTTP client that posts forms with their CSRF token and reads
+    the page the answer redirects to (where the flashed outcome is shown)."""
 
     def __init__(self, server: Server):
         self.server = server
@@ -211,6 +251,8 @@ class Browser:
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
         )
         self.token = ""
+        self.location = ""
+        self.unread = False  # a flashed message may still wait in the session
 
     def request(self, path: str, data: bytes | None = None, headers: dict | None = None):
         req = urllib.request.Request(self.server.base + path, data=data, headers=headers or {})  # noqa: S310
@@ -223,9 +265,12 @@ class Browser:
             return err.code, err.read()
 
     def refresh_token(self) -> None:
+        """Take the session's CSRF token from a form page (any page with a form)."""
         _status, body = self.request("/login")
         match = _CSRF.search(body.decode("utf-8", "replace"))
-        self.token = match.group(1) if match else ""
+        if not match:
+            raise RuntimeError("no CSRF token on the login page")
+        self.token = match.group(1)
 
     def post(self, path: str, fields: dict, files: dict | None = None):
         fields = {**fields, "csrf_token": self.token}
@@ -250,11 +295,47 @@ class Browser:
             {"Content-Type": f"multipart/form-data; boundary={boundary}"},
         )
 
+    def drain(self) -> None:
+        """Show a page so that flashed messages of an earlier, interrupted action go."""
+        if self.unread:
+            self.request("/")
+            self.unread = False
+
+    def act(self, path: str, fields: dict, files: dict | None = None) -> tuple[str, str]:
+        """Post a form and follow its redirect: ("done", page) when the page flashes
+        success, ("refused", page) for a flashed error or a 4xx, ("error", …) for a 5xx,
+        ("unknown", "") when the redirected page was lost. A connection dropped or
+        refused during the POST raises."""
+        self.drain()
+        self.unread = True
+        status, body = self.post(path, fields, files)
+        if status >= 500:
+            self.unread = False
+            return "error", f"{status}"
+        if status not in (302, 303):
+            self.unread = False
+            if status == 400:  # e.g. a token the session no longer knows: take a fresh one
+                self.refresh_token()
+            return "refused", body.decode("utf-8", "replace")
+        if not self.location:
+            return "error", f"{status} without Location"
+        where = urllib.parse.urlsplit(self.location)
+        try:
+            status, page = self.request(where.path + (f"?{where.query}" if where.query else ""))
+        except (urllib.error.URLError, http.client.HTTPException, OSError):
+            return "unknown", ""  # answered, but the page saying how was lost to a kill
+        self.unread = False
+        text = page.decode("utf-8", "replace")
+        if status >= 500:
+            return "error", f"{status} on {where.path}"
+        return ("done" if "alert-success" in text or "alert-info" in text else "refused"), text
+
     def login(self, email: str, password: str) -> None:
         self.refresh_token()
         status, _ = self.post("/login", {"email": email, "password": password})
         if status != 302:
             raise RuntimeError(f"login of {email} answered {status}")
+        self.refresh_token()  # the session is new: so is its token
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -262,40 +343,83 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+ACTIONS = ("upload", "submit", "approve", "pay", "appropriate")
+_TRANSFER_NO = re.compile(r"转账编号 (\d+)")
+
+
 @dataclass
 class Driver:
-    """Keeps sending work while the server is being killed; counts what it sent."""
+    """Keeps sending work while the server is being killed.
+
+    ``done[action]`` holds what the server confirmed (the redirected page flashed
+    success): upload digests, submitted application ids, approved award ids, paid
+    tranche ids, appropriation transfer ids. ``lost`` counts requests whose answer a
+    kill swallowed; their object goes back in the queue and is tried again.
+    """
 
     site: Site
     server: Server
-    sent: dict = field(default_factory=lambda: {"upload": 0, "submit": 0, "appropriate": 0})
-    statuses: dict = field(default_factory=dict)  # (action, status) → count
-    redirects: list = field(default_factory=list)  # (action, status, location)
+    done: dict = field(default_factory=lambda: {a: [] for a in ACTIONS})
+    refused: dict = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
+    lost: dict = field(default_factory=lambda: dict.fromkeys(ACTIONS, 0))
+    down: int = 0  # requests refused at the door while the server was restarting
+    timings: dict = field(default_factory=dict)
+    retried: set = field(default_factory=set)  # (action, id) sent again after a lost answer
     errors: list = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     ready: threading.Event = field(default_factory=threading.Event)
 
+    def sign_in(self, email: str) -> Browser:
+        browser = Browser(self.server)
+        for _ in range(100):
+            try:
+                browser.login(email, self.site.password)
+                return browser
+            except (urllib.error.URLError, http.client.HTTPException, OSError):
+                time.sleep(0.05)
+        raise RuntimeError(f"{email} could not sign in")
+
     def run(self) -> None:
         rng = random.Random(42)
-        applicant, finance = Browser(self.server), Browser(self.server)
-        applicant.login(self.site.applicant, self.site.password)
-        finance.login(self.site.finance, self.site.password)
+        applicant = self.sign_in(self.site.applicant)
+        finance = self.sign_in(self.site.finance)
+        approver = self.sign_in(self.site.approver)
         self.ready.set()
-        drafts = list(self.site.drafts)
+        drafts, target = list(self.site.drafts[:-1]), self.site.drafts[-1]
+        awards, tranches = list(self.site.awards), list(self.site.tranches)
         while not self.stop.is_set():
-            action = rng.choice(("upload", "upload", "submit", "appropriate", "appropriate"))
+            choices = ["upload", "appropriate"]
+            choices += ["submit"] * bool(drafts) + ["approve"] * bool(awards)
+            choices += ["pay"] * bool(tranches)
+            action = rng.choice(choices)
+            key = None
             try:
-                if action == "upload" and len(drafts) > 1:
+                if action == "upload":
                     content = PDF + f"% {uuid.uuid4().hex}\n".encode() * rng.randint(1, 2000)
-                    status, _ = applicant.post(
-                        f"/applications/{drafts[-1]}/attachments",
+                    key = hashlib.sha256(content).hexdigest()
+                    outcome, page = applicant.act(
+                        f"/applications/{target}/attachments",
                         {"kind": "agreement"},
                         {"file": ("协议.pdf", content)},
                     )
-                elif action == "submit" and len(drafts) > 1:
-                    status, _ = applicant.post(f"/applications/{drafts.pop(0)}/submit", {})
+                elif action == "submit":
+                    key = drafts.pop(0)
+                    outcome, page = applicant.act(f"/applications/{key}/submit", {})
+                elif action == "approve":
+                    key = awards.pop(0)
+                    outcome, page = approver.act(f"/awards/{key}/approve", {})
+                elif action == "pay":
+                    key = tranches.pop(0)
+                    outcome, page = finance.act(
+                        f"/projects/tranches/{key}/pay",
+                        {
+                            "amount": f"{self.site.amounts[key] / 100:.2f}",
+                            "voucher_no": f"PZ-{key}",
+                            "paid_on": "2026-03-10",
+                        },
+                    )
                 else:
-                    status, _ = finance.post(
+                    outcome, page = finance.act(
                         "/ledger/appropriate",
                         {
                             "fund_id": str(self.site.fund_id),
@@ -304,23 +428,54 @@ class Driver:
                             "request_key": uuid.uuid4().hex,
                         },
                     )
-                self.sent[action] += 1
-                self.statuses[action, status] = self.statuses.get((action, status), 0) + 1
-                if status in (302, 303):
-                    where = (applicant if action != "appropriate" else finance).location
-                    self.redirects.append((action, status, where))
-                if status == 400:  # e.g. the session's token: take a fresh one
-                    applicant.refresh_token()
-                    finance.refresh_token()
-                elif status >= 500:
-                    self.errors.append(f"{action}: {status}")
-            except (urllib.error.URLError, http.client.HTTPException, OSError):
-                time.sleep(0.02)  # the server is down: that is the point
+                    match = _TRANSFER_NO.search(page)
+                    key = int(match.group(1)) if match else None
+            except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
+                refused = isinstance(getattr(exc, "reason", exc), ConnectionRefusedError)
+                outcome = "down" if refused else "unknown"
+            if outcome in ("down", "unknown"):
+                # "down": the server was restarting and never saw the request. "unknown":
+                # it died under the request, or after answering: done or not, we cannot
+                # tell. Either way the object goes back in its queue and is sent again;
+                # the check afterwards accepts done or not done, never half of it.
+                queue = {"submit": drafts, "approve": awards, "pay": tranches}.get(action)
+                if queue is not None:
+                    queue.insert(0, key)
+                if outcome == "down":
+                    self.down += 1
+                else:
+                    self.lost[action] += 1
+                    self.retried.add((action, key))
+                time.sleep(0.02)
+                continue
+            if outcome == "done":
+                self.done[action].append(key)
+            elif outcome == "refused":
+                self.refused[action] += 1
+                if (action, key) not in self.retried:
+                    self.errors.append(f"{action} {key} refused: {_alerts(page)}")
+            else:
+                self.errors.append(f"{action} {key}: {page}")
+
+    @property
+    def counts(self) -> dict:
+        return {a: len(v) for a, v in self.done.items()}
 
 
-def run(root: Path, kills: int, *, drafts: int = 40, seed: int = 1) -> tuple[Site, Driver, Server]:
-    """Seed, serve, drive and kill ``kills`` times (every tenth a whole-server kill)."""
-    site = prepare(root, drafts=max(drafts, kills // 4 + 5))
+def _alerts(page: str) -> list[str]:
+    return re.findall(r'class="alert[^"]*"[^>]*>([^<]*)<', page)[:3] or [page[:200]]
+
+
+def run(root: Path, kills: int, *, drafts: int = 20, seed: int = 1) -> tuple[Site, Driver, Server]:
+    """Seed, serve, drive and kill ``kills`` times (one in a hundred a whole-server
+    kill, at least one); then let every kind of work succeed once more."""
+    started = time.monotonic()
+    site = prepare(
+        root,
+        drafts=max(drafts, kills // 3 + 5),
+        awards=max(10, kills // 3 + 5),
+        projects=max(2, kills // 40),
+    )
     server = Server(site)
     server.start()
     driver = Driver(site, server)
@@ -330,6 +485,7 @@ def run(root: Path, kills: int, *, drafts: int = 40, seed: int = 1) -> tuple[Sit
         server.stop()
         raise RuntimeError("the driver could not sign in")
     rng = random.Random(seed)
+    driver.timings["seed+start"] = time.monotonic() - started
     try:
         for i in range(kills):
             time.sleep(rng.uniform(0.05, 0.5))
@@ -337,11 +493,11 @@ def run(root: Path, kills: int, *, drafts: int = 40, seed: int = 1) -> tuple[Sit
                 server.kill_all()
             else:
                 server.kill_worker()
-        deadline = time.monotonic() + 30  # let each kind of work succeed at least once more
-        done = {(a, s) for (a, s) in driver.statuses if s in (200, 302)}
-        while time.monotonic() < deadline and {a for a, _s in done} != set(driver.sent):
+        driver.timings["kills"] = time.monotonic() - started - driver.timings["seed+start"]
+        deadline = time.monotonic() + 30  # let each kind of work succeed at least once
+        while time.monotonic() < deadline and not all(driver.counts.values()):
             time.sleep(0.1)
-            done = {(a, s) for (a, s) in driver.statuses if s in (200, 302)}
+        driver.timings["total"] = time.monotonic() - started
     finally:
         driver.stop.set()
         thread.join(timeout=30)

@@ -39,6 +39,8 @@ AUDITED_DOWNLOADS = {
     "evaluation.report_pdf",
     "ledger.download_transfers",
     "projects.download",
+    "projects.download_attachment",
+    "projects.download_voucher",
     "reviews.draw_record",
     "reviews.export_experts",
     "reviews.fees_xlsx",
@@ -46,6 +48,10 @@ AUDITED_DOWNLOADS = {
     "reviews.scores_csv",
     "reviews.scores_xlsx",
 }
+
+# GET endpoints serving a stored file: exactly one ``file.download`` event on a 200
+# (app.core.files.send_stored).
+FILE_DOWNLOADS = {"applications.download_file", "societies.certificate", "stations.download_file"}
 
 
 def _ids(app, world) -> dict:
@@ -122,6 +128,8 @@ def test_get_changes_nothing_but_permitted_audit_events(app, session, roles):
                 allowed.append(["permission.denied"])
             if status == 200 and rule.endpoint in AUDITED_DOWNLOADS:
                 allowed = [["export.download"]]
+            if status == 200 and rule.endpoint in FILE_DOWNLOADS:
+                allowed = [["file.download"]]
             got = state.actions_after(seq)
             moved = state.changed(counts, state.row_counts())
             if got not in allowed or moved or status >= 500:

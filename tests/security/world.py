@@ -226,8 +226,10 @@ def _add_project(world: World) -> None:
     """A's task agreement sent and signed: the project (in progress) with its milestones
     and tranches, a draft report on its first open milestone and a submitted change."""
     from app.awards import operations as awards
+    from app.core import clock
     from app.projects import operations as projects
     from app.projects.models import Project, Tranche
+    from app.projects.operations.common import approved_budget
 
     agreement = world.objects.agreement
     awards.send_agreement(agreement, actor=world.users["officer"])
@@ -236,6 +238,24 @@ def _add_project(world: World) -> None:
     project = db.session.get(Project, world.objects.award.id)
     applicant = world.users["applicant"]
     report = projects.open_report(project, actor=applicant)
+    # A voucher scan and an attachment on the draft (downloads: society, staff, evaluator).
+    line = approved_budget(project)[0]["line_key"]
+    voucher, _warnings = projects.add_expenditure(
+        report,
+        {
+            "line_key": line,
+            "source": "fund",
+            "spent_on": clock.today(),
+            "amount": "1",
+            "voucher_no": "WORLD-V-1",
+            "payee": "某印刷厂",
+        },
+        (io.BytesIO(factories.PDF_BYTES), "凭证.pdf"),
+        actor=applicant,
+    )
+    attachment = projects.attach_file(
+        report, io.BytesIO(factories.PDF_BYTES), "成果.pdf", "成果材料", actor=applicant
+    )
     change = projects.create_change(
         project, "extension", "延期半年。", {"months": 6}, actor=applicant
     )
@@ -245,7 +265,12 @@ def _add_project(world: World) -> None:
     )
     db.session.flush()
     world.ids.update(
-        project_id=project.id, report_id=report.id, change_id=change.id, tranche_id=tranche.id
+        project_id=project.id,
+        report_id=report.id,
+        change_id=change.id,
+        tranche_id=tranche.id,
+        expenditure_id=voucher.id,
+        report_attachment_id=attachment.id,
     )
     world.objects.project = project
 
@@ -298,8 +323,9 @@ def _add_evaluation(world: World) -> None:
 
 
 def _add_station(world: World) -> None:
-    """An operating station led by society A, co-built by A's local partner, with a
-    posted need and an uploaded document."""
+    """An established station led by society A, co-built by A's local partner, with a
+    posted need and an uploaded document; the world's enterprise is in its park and the
+    world's evaluator's agency is engaged on it (the outsiders are neither)."""
     from app.stations import needs
     from app.stations import operations as stations
     from app.stations.models import Station
@@ -320,6 +346,8 @@ def _add_station(world: World) -> None:
     stations.confirm_agreement(station, actor=world.users["society_admin"])
     stations.confirm_agreement(station, actor=partner)
     stations.advance_station(station, "establish", actor=officer)
+    stations.link_enterprise(world.users["enterprise"].org_id, park.id, actor=officer)
+    stations.engage_agency(station, world.users["evaluator"].org_id, actor=officer)
     need = needs.post_need(
         station,
         {

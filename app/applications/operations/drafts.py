@@ -28,7 +28,7 @@ from app.applications.operations.common import (
 from app.applications.permissions import can_create_application, can_edit_application
 from app.audit import trail
 from app.calls.models import Call
-from app.core.errors import ValidationFailed
+from app.core.errors import DomainError, NotAllowed, ValidationFailed
 from app.core.files import store_upload
 from app.extensions import db
 from app.stations.models import HighTechPark, Station
@@ -46,6 +46,12 @@ def create_application(call: Call, *, actor) -> Application:
     accepting). Audited as ``application.create``.
     """
     require(can_create_application(actor, call))
+    # --- stations (issue 12): a 差-graded station blocks its lead society ---
+    from app.stations.reporting import application_block
+
+    if block := application_block(call, actor.org_id):
+        raise NotAllowed(block)
+    # --- end stations ---
     app = Application(
         call_id=call.id,
         society_id=actor.org_id,
@@ -113,6 +119,13 @@ def _check_references(app: Application, data: dict) -> list[str]:
         problems.append(_("任务类别不在本批次范围内。"))
     if data.get("station_id") and db.session.get(Station, data["station_id"]) is None:
         problems.append(_("所选服务站不存在。"))
+    # --- stations (issue 12): only a station the society leads or partners in ---
+    elif data.get("station_id"):
+        from app.stations.choices import station_problem
+
+        if problem := station_problem(app, data["station_id"]):
+            problems.append(problem)
+    # --- end stations ---
     if data.get("park_id") and db.session.get(HighTechPark, data["park_id"]) is None:
         problems.append(_("所选园区不存在。"))
     if data.get("co_government_id"):
@@ -151,7 +164,9 @@ def save_draft(app: Application, data: dict, *, actor, expected_version: int) ->
 
     ``data`` is plain data (see ``forms.parse_application``): scalar fields,
     ``chief_expert``, ``team``, ``excluded_experts``, ``budget`` rows of
-    integer fen, ``targets``, ``milestones``. The row is locked and
+    integer fen, ``targets``, ``milestones``. ``expected_version`` is required
+    (a missing or non-integer one raises ``DomainError``, 400, before anything is
+    read or written). The row is locked and
     ``expected_version`` compared: a stale form raises ``StaleApplication``
     (409) naming what changed since, and nothing is written. Raises
     ``NotAllowed`` (another organisation, not editable) and
@@ -159,6 +174,10 @@ def save_draft(app: Application, data: dict, *, actor, expected_version: int) ->
     are replaced; totals recomputed. Audited as ``application.save`` with
     the new version and the changed sections (never the text itself).
     """
+    if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+        # Optimistic concurrency needs the version the form was built from: without it a
+        # save would silently overwrite whatever another session saved in between.
+        raise DomainError(_("保存失败：表单缺少版本号。请刷新页面，核对内容后再保存。"))
     require(can_edit_application(actor, app))
     app = lock(app)
     require(can_edit_application(actor, app))

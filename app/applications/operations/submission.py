@@ -91,7 +91,7 @@ def completeness_problems(app: Application) -> list[str]:
         p.append(_("请填写项目摘要。"))
     if not app.objectives.strip():
         p.append(_("请填写项目目标。"))
-    if not app.station_id:
+    if not app.station_id and call.kind != "pilot":  # stations (issue 12): pilots have none
         p.append(_("请选择学会服务站。"))
     if not app.park_id:
         p.append(_("请选择所在园区。"))
@@ -273,6 +273,12 @@ def submit_application(
         )
     if not org.is_verified:
         raise NotAllowed(_("贵单位的注册尚未通过审核，暂不能申报。"))
+    # --- stations (issue 12): a 差-graded station blocks its lead society ---
+    from app.stations.reporting import application_block
+
+    if block := application_block(app.call, app.society_id, app.id):
+        raise NotAllowed(block)
+    # --- end stations ---
     number = 1 + (
         db.session.scalar(select(func.count(Revision.id)).where(Revision.application_id == app.id))
         or 0
