@@ -457,6 +457,15 @@ def station_in(state: str = "operating", society=None, city_code: str = "330700"
     return station
 
 
+def station_evaluator(station):
+    """An evaluator of a new evaluation agency the department engaged on ``station``."""
+    from app.stations import operations as stations
+
+    evaluator = user("evaluator")
+    stations.engage_agency(station, evaluator.org_id, actor=user("officer"))
+    return evaluator
+
+
 # --- performance evaluation (appended by the evaluation issue) ---
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.accounts.models import Organisation
 from app.applications import operations as ops
 from app.applications.forms import (
     AttachmentForm,
@@ -35,13 +34,13 @@ from app.calls.models import Call
 from app.calls.permissions import can_view_call
 from app.calls.states import CATEGORY_LABELS
 from app.core.errors import DomainError, ValidationFailed
-from app.core.files import path_for
+from app.core.files import send_stored
 from app.core.forms import page_args
 from app.core.permissions import requires
 from app.extensions import db
 from app.home import navigation
 from app.home.views import TODO_SOURCES
-from app.stations.models import HighTechPark, Station
+from app.stations.choices import application_choices  # stations (issue 12)
 
 bp = Blueprint("applications", __name__)
 navigation.add("applications.list_applications", _l("申报书"), "applications.read")
@@ -177,23 +176,19 @@ def _row_counts(values) -> dict[str, int]:
     return counts
 
 
-def _edit_page(app, values, errors, status=200):
+def _edit_page(app, values, errors, status=200, **extra):
     return render_template(
         "applications/edit.html",
         app=app,
         values=values,
         errors=errors,
         rows=_row_counts(values),
-        stations=db.session.scalars(select(Station).order_by(Station.name)).all(),
-        parks=db.session.scalars(select(HighTechPark).order_by(HighTechPark.name)).all(),
-        governments=db.session.scalars(
-            select(Organisation)
-            .where(Organisation.kind == "local_government")
-            .order_by(Organisation.name)
-        ).all(),
+        # stations (issue 12): only the applicant's relevant stations, parks, governments
+        **application_choices(app),
         category_labels=CATEGORY_LABELS,
         groups=[(g, GROUP_LABELS[g]) for g in TARGET_GROUPS],
         attachment_form=AttachmentForm(),
+        **extra,
     ), status
 
 
@@ -220,7 +215,7 @@ def edit_application(app_id):
         _flash_error(err)
         app = load_application(app_id)
         values = {**request.form.to_dict(), "version": str(request.form.get("version", ""))}
-        return _edit_page(app, values, {}, err.status)
+        return _edit_page(app, values, {err.field: err.message} if err.field else {}, err.status)
     db.session.commit()
     flash(_("已保存（第 %(v)s 版）。", v=app.version), "success")
     if request.form.get("then") == "submit_page":
@@ -242,8 +237,15 @@ def upload_attachment(app_id):
         )
     except DomainError as err:
         db.session.rollback()
-        _flash_error(err)
-        return redirect(url_for("applications.edit_application", app_id=app_id)), 303
+        # The edit page again, the message beside the upload field (the draft is saved).
+        app = load_application(app_id)
+        kind = request.form.get("kind", "")
+        field = "kind" if err.field == "kind" else "file"
+        error = {field: err.message, "chosen": kind}
+        for detail in err.details:
+            flash(detail, "danger")
+        status = err.status if err.status >= 400 else 400
+        return _edit_page(app, form_values(app), {}, status, attachment_error=error)
     db.session.commit()
     flash(_("附件已上传。"), "success")
     return redirect(url_for("applications.edit_application", app_id=app_id))
@@ -257,9 +259,7 @@ def download_file(app_id, file_id):
     row = ops.attachment_file(app, file_id)
     if row is None:
         abort(404)
-    return send_file(
-        path_for(row.sha256), mimetype=row.mime, as_attachment=True, download_name=row.original_name
-    )
+    return send_stored(row, actor=current_user, application_id=app.id)
 
 
 @bp.route("/applications/<int:app_id>/submit", methods=["POST"])
@@ -314,3 +314,109 @@ def _todo(user):
 TODO_SOURCES.append(_todo)
 
 from app.applications import demo as _demo  # noqa: E402, F401  (registers the demo step)
+
+# --- the readable revision page (issue 11: revision links showed raw JSON) ---
+
+
+def _people(rows) -> str:
+    return "\n".join(
+        " · ".join(
+            str(p.get(k) or "") for k in ("name", "title", "organisation", "role") if p.get(k)
+        )
+        for p in rows or []
+        if p
+    )
+
+
+def _revision_rows(snap: dict, call: Call) -> list[tuple[str, str, str]]:
+    """A revision's snapshot as (section, label, text) rows, in the order of the form;
+    ``(section, label)`` identifies a row when two revisions are compared."""
+    from app.core.money import format_yuan
+
+    yes = _("是")
+    rows = [
+        (_("基本信息"), _("项目编号"), snap.get("project_number") or "—"),
+        (_("基本信息"), _("项目名称"), snap.get("title") or ""),
+        (_("基本信息"), _("任务类别"), str(CATEGORY_LABELS.get(snap.get("category"), ""))),
+        (_("基本信息"), _("项目摘要"), snap.get("summary") or ""),
+        (_("基本信息"), _("项目目标"), snap.get("objectives") or ""),
+        (_("项目团队"), _("首席专家"), _people([snap.get("chief_expert")])),
+        (_("项目团队"), _("团队成员"), _people(snap.get("team"))),
+        (_("项目团队"), _("申请回避的专家"), _people(snap.get("excluded_experts"))),
+    ]
+    for line in snap.get("budget") or []:
+        name = (call.line(line["line_key"]) or {}).get("zh") or line["line_key"]
+        text = _(
+            "专项资金 %(f)s 元；地方配套 %(m)s 元；自筹 %(s)s 元",
+            f=format_yuan(line.get("fund_fen") or 0),
+            m=format_yuan(line.get("matching_fen") or 0),
+            s=format_yuan(line.get("self_raised_fen") or 0),
+        )
+        if line.get("note"):
+            text += f"（{line['note']}）"
+        rows.append((_("经费预算"), name, text))
+    for key, label in (
+        ("requested_fen", _("申请专项资金合计")),
+        ("matching_fen", _("地方配套合计")),
+        ("self_raised_fen", _("自筹合计")),
+    ):
+        rows.append((_("经费预算"), label, _("%(a)s 元", a=format_yuan(snap.get(key) or 0))))
+    for n, t in enumerate(snap.get("targets") or [], 1):
+        group = str(GROUP_LABELS.get(t.get("group"), t.get("group") or ""))
+        value = f"{t.get('indicator', '')}：{t.get('target_value', '')} {t.get('unit', '')}"
+        rows.append((_("绩效目标"), f"{n}. {group}", value.strip()))
+    for m in snap.get("milestones") or []:
+        text = _(
+            "%(t)s，%(d)s 前完成，拨付 %(p)s%%",
+            t=m.get("title") or "",
+            d=m.get("due_on") or "—",
+            p=m.get("tranche_pct") or 0,
+        )
+        if m.get("deliverables"):
+            text += f"\n{m['deliverables']}"
+        rows.append((_("进度节点"), _("节点 %(n)s", n=m.get("seq")), text))
+    kinds = {k["key"]: k.get("zh") for k in call.required_attachments or []}
+    for a in snap.get("attachments") or []:
+        kind = kinds.get(a.get("kind")) or a.get("kind") or ""
+        rows.append((_("附件"), kind, f"{a.get('name')}（{(a.get('file_sha256') or '')[:12]}）"))
+    rows.append((_("承诺"), _("诚信承诺"), yes if snap.get("pledge_integrity") else "—"))
+    rows.append((_("承诺"), _("不重复申报承诺"), yes if snap.get("pledge_no_duplicate") else "—"))
+    return rows
+
+
+@bp.route("/applications/<int:app_id>/revisions/<int:number>/view")
+@requires("applications.read")
+def show_revision(app_id, number):
+    """One submitted revision as a readable page, compared with the one before it
+    (changed rows marked; ``?changed=1`` shows only those)."""
+    app = load_application(app_id)
+    revisions = ops.revisions_of(app)
+    row = next((r for r in revisions if r.number == number), None)
+    if row is None:
+        abort(404)
+    before = next((r for r in revisions if r.number == number - 1), None)
+    old = {(s, k): v for s, k, v in _revision_rows(before.snapshot, app.call)} if before else {}
+    rows = [
+        (
+            section,
+            label,
+            text,
+            old.get((section, label)),
+            bool(before) and old.get((section, label)) != text,
+        )
+        for section, label, text in _revision_rows(row.snapshot, app.call)
+    ]
+    current = {(r[0], r[1]) for r in rows}
+    removed = [(s, k, v) for (s, k), v in old.items() if (s, k) not in current]
+    only_changed = request.args.get("changed") == "1"
+    return render_template(
+        "applications/revision.html",
+        app=app,
+        revision=row,
+        before=before,
+        revisions=revisions,
+        rows=[r for r in rows if r[4]] if only_changed else rows,
+        removed=removed,
+        changed=sum(1 for r in rows if r[4]) + len(removed),
+        only_changed=only_changed,
+    )

@@ -98,8 +98,15 @@ class CallForm(FlaskForm):
     rubric_file = SelectField(_l("评审评分表"))
     reviews_per_application = IntegerField(_l("每项申报书评审专家数"), default=3)
     notice_days = IntegerField(_l("公示天数"), default=5)
+    notice_working_days = BooleanField(_l("公示天数按工作日计算（不含法定节假日）"))
     number_pattern = StringField(_l("项目编号规则"), default="{year}-ZL-{seq:03d}")
     max_returns = IntegerField(_l("形式审查退回修改次数上限"), default=1)
+    hide_applicant_identity = BooleanField(
+        _l("匿名评审（评审专家看不到申报单位、联系人和团队成员）")
+    )
+    balance_retention_allowed = BooleanField(
+        _l("允许结余留用（验收通过且信用良好的项目可保留结余资金）")
+    )
 
     def fill(self, call) -> None:
         """Show a call's stored rules in the form (times in Beijing time)."""
@@ -157,8 +164,11 @@ class CallForm(FlaskForm):
             "rubric_file": self.rubric_file.data,
             "reviews_per_application": self.reviews_per_application.data,
             "notice_days": self.notice_days.data,
+            "notice_working_days": bool(self.notice_working_days.data),
             "number_pattern": self.number_pattern.data,
             "max_returns": self.max_returns.data,
+            "hide_applicant_identity": bool(self.hide_applicant_identity.data),
+            "balance_retention_allowed": bool(self.balance_retention_allowed.data),
         }
         if problems:
             raise ValidationFailed(problems[0], details=problems[1:])

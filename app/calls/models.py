@@ -105,8 +105,18 @@ class Call(db.Model):
     rubric_snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("rubric_snapshot.id"))
     reviews_per_application: Mapped[int] = mapped_column(Integer, default=3)
     notice_days: Mapped[int] = mapped_column(Integer, default=5)
+    # 公示期按工作日计算 (holiday calendar of app/core/clock.py); otherwise calendar days.
+    notice_working_days: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     number_pattern: Mapped[str] = mapped_column(String(60), default="{year}-ZL-{seq:03d}")
     max_returns: Mapped[int] = mapped_column(Integer, default=1)
+    # 匿名评审: reviewers see a neutral code instead of the applicant's society and team.
+    hide_applicant_identity: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0"
+    )
+    # 结余留用: a passed project's unspent balance may be kept (DOMAIN.md 16); else returned.
+    balance_retention_allowed: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0"
+    )
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)

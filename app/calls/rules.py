@@ -35,9 +35,18 @@ RULE_FIELDS = (
     "rubric_file",
     "reviews_per_application",
     "notice_days",
+    "notice_working_days",
     "number_pattern",
     "max_returns",
+    "hide_applicant_identity",
+    "balance_retention_allowed",
 )
+# Optional yes/no rules and their value when a caller leaves them out.
+OPTIONAL_FLAGS = {
+    "hide_applicant_identity": False,  # identity shown to reviewers
+    "notice_working_days": False,  # notice period in calendar days
+    "balance_retention_allowed": False,  # unspent balances are returned
+}
 # What an amendment of a published call may change (money reserved, the rubric
 # pinned, the kind and the numbering are fixed once published).
 AMENDABLE = tuple(
@@ -102,6 +111,8 @@ def validate_rules(data: dict, *, fields=RULE_FIELDS) -> dict:
     """
     problems: list[str] = []
     out: dict = {}
+    if fields is RULE_FIELDS:  # a new call; an amendment changes only what it names
+        data = {**OPTIONAL_FLAGS, **data}
     present = [f for f in fields if f in data]
     for name in present:
         value = data[name]
@@ -136,7 +147,7 @@ def validate_rules(data: dict, *, fields=RULE_FIELDS) -> dict:
             value = _int(data, name, problems, _("公示天数"), minimum=1, maximum=30)
         elif name == "max_returns":
             value = _int(data, name, problems, _("退回修改次数上限"), minimum=0, maximum=10)
-        elif name == "matching_required":
+        elif name == "matching_required" or name in OPTIONAL_FLAGS:
             value = bool(value)
         elif name == "budget_lines":
             value = _budget_lines(value or [], problems)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.accounts import credit_code
@@ -10,8 +11,10 @@ from app.accounts import operations as accounts
 from app.accounts.models import Organisation, User
 from app.audit import trail
 from app.calls.permissions import can_manage_staff, can_verify_society
+from app.core import imports
 from app.core.errors import Conflict, NotAllowed, ValidationFailed
 from app.core.files import store_upload
+from app.core.imports import Column, ImportRow
 from app.core.models import StoredFile
 from app.extensions import db
 
@@ -143,3 +146,108 @@ def create_staff(org: Organisation, *, email: str, name: str, password: str, act
 def staff_of(org: Organisation) -> list[User]:
     """The accounts of a society."""
     return list(db.session.scalars(select(User).where(User.org_id == org.id).order_by(User.id)))
+
+
+# --- import from a spreadsheet (issue 11) ---
+
+# Headers are data (the sheet's own words, matched when reading); hints are UI text.
+SOCIETY_COLUMNS = (
+    Column("学会名称", _l("学会的全称，与登记证书一致")),
+    Column("统一社会信用代码", _l("18位，校验位须正确")),
+    Column("学科领域", _l("如：机械工程、农学")),
+    Column("联系人", _l("学会秘书处联系人姓名")),
+    Column("联系人邮箱", _l("用于登录；联系人通过“忘记密码”设置密码")),
+)
+SOCIETY_EXAMPLE = ("浙江省示例学会", "51330000MJ0000000U", "机械工程", "张三", "zs@example.cn")
+
+
+def _check_society_row(line: int, cells: dict, seen: dict) -> ImportRow:
+    """One sheet row checked against the registry and the rows above it."""
+    data = {
+        "name": cells["学会名称"],
+        "credit_code": credit_code.normalise(cells["统一社会信用代码"]),
+        "discipline": cells["学科领域"],
+        "contact_name": cells["联系人"],
+        "email": cells["联系人邮箱"].lower(),
+    }
+    row = ImportRow(line, data)
+    name, code, email = data["name"], data["credit_code"], data["email"]
+    if code and not credit_code.is_valid(code):
+        row.problems.append(_("统一社会信用代码无效（应为18位且校验位正确）"))
+    if email and not accounts.EMAIL_RE.match(email):
+        row.problems.append(_("邮箱格式不正确"))
+    for key, value, message in (
+        ("name", name, _("学会名称与第 %(line)s 行重复")),
+        ("code", code, _("统一社会信用代码与第 %(line)s 行重复")),
+        ("email", email, _("邮箱与第 %(line)s 行重复")),
+    ):
+        if value and (key, value) in seen:
+            row.problems.append(message % {"line": seen[(key, value)]})
+        elif value:
+            seen[(key, value)] = line
+    if name and db.session.scalar(select(Organisation.id).where(Organisation.name == name)):
+        row.problems.append(_("单位名称已存在"))
+    if code and db.session.scalar(select(Organisation.id).where(Organisation.credit_code == code)):
+        row.problems.append(_("统一社会信用代码已登记"))
+    if email and db.session.scalar(select(User.id).where(func.lower(User.email) == email)):
+        row.problems.append(_("该邮箱已被使用"))
+    return row
+
+
+def _require_officer(actor) -> None:
+    if actor is None or not actor.has_role("officer"):
+        raise NotAllowed(_("只有学会部工作人员可以导入学会名录。"))
+
+
+def preview_societies(stream, *, actor) -> list[ImportRow]:
+    """Every row of a society sheet with its problems (nothing is written).
+    Raises ``NotAllowed``, ``ValidationFailed`` (not an xlsx, a column missing)."""
+    _require_officer(actor)
+    return imports.parse(stream, SOCIETY_COLUMNS, _check_society_row)
+
+
+def import_societies(stream, *, actor) -> list[Organisation]:
+    """Register every society of the sheet (verified, with its contact as the
+    society_admin account, no password: they set one by the reset mail), or none.
+
+    Raises ``NotAllowed``, ``ValidationFailed`` (``details``: 第 N 行：…). Each society
+    is audited as ``org.create`` and its contact as ``user.create``; the sheet as
+    ``society.import`` with the count and each society's discipline.
+    """
+    _require_officer(actor)
+    rows = imports.parse(stream, SOCIETY_COLUMNS, _check_society_row)
+
+    def create(data: dict) -> Organisation:
+        org = accounts.create_organisation(
+            data["name"], "society", actor=actor, credit_code_text=data["credit_code"]
+        )
+        accounts.create_user(
+            data["email"],
+            data["contact_name"],
+            org.id,
+            ["society_admin"],
+            actor=actor,
+            bootstrap=True,
+        )
+        return org
+
+    created = imports.commit(rows, create, noun=_("学会"))
+    trail.record(
+        "society.import",
+        "organisation",
+        None,
+        actor=actor,
+        after={
+            "count": len(created),
+            "societies": [
+                {"org_id": org.id, "discipline": r.data["discipline"]}
+                for org, r in zip(created, rows, strict=True)
+            ],
+        },
+    )
+    return created
+
+
+def society_template() -> bytes:
+    """The downloadable society import template."""
+    return imports.template_xlsx(SOCIETY_COLUMNS, list(SOCIETY_EXAMPLE))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -11,8 +11,9 @@ from sqlalchemy import select
 from app.accounts.models import Organisation
 from app.calls import societies as ops
 from app.calls.forms import SocietyRegistrationForm, StaffForm
+from app.core import imports
 from app.core.errors import DomainError
-from app.core.files import path_for
+from app.core.files import send_stored
 from app.core.forms import show_error
 from app.core.permissions import PUBLIC, requires
 from app.extensions import db, limiter
@@ -82,9 +83,7 @@ def certificate(org_id):
     row = ops.certificate_of(org)
     if row is None:
         abort(404)
-    return send_file(
-        path_for(row.sha256), mimetype=row.mime, as_attachment=True, download_name=row.original_name
-    )
+    return send_stored(row, actor=current_user, society_id=org.id, document="certificate")
 
 
 @bp.route("/society/staff", methods=["GET", "POST"])
@@ -113,3 +112,19 @@ def staff():
         status = 400
     users = ops.staff_of(current_user.org)
     return render_template("calls/staff.html", form=form, users=users), status
+
+
+@bp.route("/societies/import", methods=["GET", "POST"])
+@requires("societies.verify")
+def import_societies():
+    """Officers import the society registry from xlsx: preview, then all rows or none."""
+    return imports.import_page(
+        "societies",
+        title=_("批量导入学会"),
+        columns=ops.SOCIETY_COLUMNS,
+        preview=lambda stream: ops.preview_societies(stream, actor=current_user),
+        run=lambda stream: ops.import_societies(stream, actor=current_user),
+        done=lambda created: _("已导入 %(n)s 个学会。", n=len(created)),
+        done_url=url_for("societies.list_societies"),
+        template=lambda: (ops.society_template(), "学会导入模板.xlsx"),
+    )

@@ -199,6 +199,11 @@ def list_funds():
             return redirect(url_for("calls.list_funds"))
     else:
         status = 400 if form.errors else 200
+    return _funds_page(form, AppropriationForm(), None, status)
+
+
+def _funds_page(form, pay_form, pay_fund_id, status):
+    """The funds page; ``pay_form`` carries what was typed for fund ``pay_fund_id``."""
     funds = db.session.scalars(select(Fund).order_by(Fund.year.desc(), Fund.name)).all()
     reserved = {
         fund_id: total
@@ -215,7 +220,8 @@ def list_funds():
         form=form,
         reserved=reserved,
         available=available,
-        pay_form=AppropriationForm(),
+        pay_form=pay_form,
+        pay_fund_id=pay_fund_id,
     ), status
 
 
@@ -227,13 +233,21 @@ def appropriate(fund_id):
     form = AppropriationForm()
     if form.validate_on_submit():
         try:
-            ops.record_appropriation(
-                fund, parse_fen(form.amount.data), actor=current_user, reference=form.reference.data
-            )
+            amount_fen = parse_fen(form.amount.data)
         except DomainError as err:
-            db.session.rollback()
-            flash(err.message, "danger")
-            return redirect(url_for("calls.list_funds")), 303
-        db.session.commit()
-        flash(_("拨款已登记。"), "success")
-    return redirect(url_for("calls.list_funds"))
+            form.amount.errors = [err.message]
+            return _funds_page(FundForm(formdata=None), form, fund.id, err.status)
+        else:
+            try:
+                ops.record_appropriation(
+                    fund, amount_fen, actor=current_user, reference=form.reference.data
+                )
+            except DomainError as err:
+                db.session.rollback()
+                status = show_error(form, err)
+                return _funds_page(FundForm(formdata=None), form, fund.id, status)
+            db.session.commit()
+            flash(_("拨款已登记。"), "success")
+            return redirect(url_for("calls.list_funds"))
+    # Refused: the page again, with what was typed and the message beside the field.
+    return _funds_page(FundForm(formdata=None), form, fund.id, 400)

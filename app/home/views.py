@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.core import clock
+from app.core.forms import page_args
 from app.core.models import Job, Notification
 from app.core.permissions import AUTHENTICATED, PUBLIC, requires
 from app.extensions import db
+from app.home.navigation import menu_for
 
 bp = Blueprint("home", __name__)
 
@@ -24,30 +28,82 @@ def index():
     if not current_user.is_authenticated:
         return redirect(url_for("accounts.login"))
     todos = [item for source in TODO_SOURCES for item in source(current_user)]
-    unread = db.session.scalar(
+    unread = unread_count(current_user)
+    return render_template("home/index.html", todos=todos, unread=unread)
+
+
+def unread_count(user) -> int:
+    """How many in-app messages ``user`` has not marked read."""
+    return db.session.scalar(
         select(db.func.count(Notification.id)).where(
-            Notification.user_id == current_user.id, Notification.read_at.is_(None)
+            Notification.user_id == user.id, Notification.read_at.is_(None)
         )
     )
-    return render_template("home/index.html", todos=todos, unread=unread)
+
+
+@bp.app_context_processor
+def _unread_badge():
+    """The header's unread count (signed-in users only; computed when a template asks)."""
+
+    def badge() -> int:
+        if not current_user.is_authenticated:
+            return 0
+        try:
+            return unread_count(current_user)
+        except SQLAlchemyError:  # an error page after a failed transaction: no badge
+            return 0
+
+    return {"unread_notifications": badge, "menu_for": menu_for}
 
 
 @bp.route("/notifications")
 @requires(AUTHENTICATED)
 def notifications():
-    """In-app messages, newest first; opening the list marks them read."""
+    """One's own in-app messages, newest first, paged; ``?unread=1`` shows unread only."""
+    page, size = page_args(request, default_size=20)
+    stmt = select(Notification).where(Notification.user_id == current_user.id)
+    only_unread = request.args.get("unread") == "1"
+    if only_unread:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    total = db.session.scalar(select(db.func.count()).select_from(stmt.subquery()))
     rows = db.session.scalars(
-        select(Notification)
-        .where(Notification.user_id == current_user.id)
-        .order_by(Notification.id.desc())
-        .limit(200)
+        stmt.order_by(Notification.id.desc()).limit(size).offset((page - 1) * size)
     ).all()
+    return render_template(
+        "home/notifications.html",
+        rows=rows,
+        page=page,
+        size=size,
+        total=total,
+        only_unread=only_unread,
+        unread=unread_count(current_user),
+    )
+
+
+@bp.route("/notifications/read", methods=["POST"])
+@requires(AUTHENTICATED)
+def mark_notifications_read():
+    """Mark one own message read (form ``id``; another user's is a 404), or all (``all``);
+    then go to the message's link (``open``) or back to the list."""
     now = clock.now()
-    for row in rows:
-        if row.read_at is None:
-            row.read_at = now
+    if request.form.get("all"):
+        db.session.execute(
+            update(Notification)
+            .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+            .values(read_at=now)
+        )
+        db.session.commit()
+        flash(_("已全部标为已读。"), "success")
+        return redirect(url_for("home.notifications"))
+    row = db.session.get(Notification, request.form.get("id", type=int) or 0)
+    if row is None or row.user_id != current_user.id:
+        abort(404)
+    if row.read_at is None:
+        row.read_at = now
     db.session.commit()
-    return render_template("home/notifications.html", rows=rows)
+    if request.form.get("open") and row.link and row.link.startswith("/"):
+        return redirect(row.link)
+    return redirect(url_for("home.notifications", page=request.form.get("page", type=int) or 1))
 
 
 @bp.route("/jobs/<int:job_id>")

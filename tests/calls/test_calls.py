@@ -165,3 +165,22 @@ def test_officer_creates_and_publishes_a_call_through_the_pages(client, session)
     assert clock.rfc3339(call.opens_at) == "2026-03-01T01:00:00.000000Z"  # 09:00 Beijing
     assert post(client, f"/calls/{call.id}/publish").status_code == 302
     assert call.state == "published"
+
+
+def test_optional_call_flags_default_off_and_amendments_keep_them(session):
+    officer = factories.user("officer")
+    fund = factories.fund()
+    call = calls.create_call(fund.id, factories.call_rules(), actor=officer)
+    assert not call.balance_retention_allowed and not call.hide_applicant_identity
+    assert not call.notice_working_days
+    calls.update_call(
+        call,
+        factories.call_rules(balance_retention_allowed=True, hide_applicant_identity=True),
+        actor=officer,
+    )
+    assert call.balance_retention_allowed and call.hide_applicant_identity
+    calls.publish_call(call, actor=officer)
+    calls.amend_call(call, {"per_society_limit": 2}, actor=officer, reason="放宽限额")
+    assert call.balance_retention_allowed and call.hide_applicant_identity  # untouched
+    calls.amend_call(call, {"balance_retention_allowed": False}, actor=officer, reason="收回")
+    assert not call.balance_retention_allowed

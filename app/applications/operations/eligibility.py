@@ -9,7 +9,8 @@ from sqlalchemy import select
 from app.applications.models import Application, Decision
 from app.applications.operations.common import lock, require, touch
 from app.applications.states import APPLICATION_WORKFLOW
-from app.core.errors import DomainError, ValidationFailed
+from app.core import notify
+from app.core.errors import DomainError, NotAllowed, ValidationFailed
 from app.extensions import db
 
 CHECK_ACTIONS = ("accept", "return", "reject")
@@ -32,6 +33,13 @@ def check_application(app: Application, action: str, *, actor, reason: str | Non
     reason = (reason or "").strip() or None
     if action in ("return", "reject") and not reason:
         raise ValidationFailed(_("请填写书面理由。"), field="reason")
+    # --- stations (issue 12): a 差-graded station blocks its lead society ---
+    if action == "accept":
+        from app.stations.reporting import application_block
+
+        if block := application_block(app.call, app.society_id, app.id):
+            raise NotAllowed(block)
+    # --- end stations ---
     returns = app.return_count + (1 if action == "return" else 0)
     with db.session.no_autoflush:
         if action == "return":
@@ -50,6 +58,8 @@ def check_application(app: Application, action: str, *, actor, reason: str | Non
     )
     app.return_count = returns
     db.session.flush()
+    if action == "return":
+        notify.application_returned(app, reason)
     return app
 
 

@@ -10,7 +10,7 @@ from app.applications.operations.submission import required_matching_fen
 from app.applications.permissions import can_confirm_matching
 from app.applications.states import APPLICATION_WORKFLOW
 from app.audit import trail
-from app.core import clock
+from app.core import clock, notify
 from app.core.errors import ValidationFailed
 from app.core.files import store_upload
 from app.core.money import format_yuan
@@ -70,6 +70,7 @@ def society_return_application(app: Application, *, actor, reason: str) -> Appli
     APPLICATION_WORKFLOW.apply(
         app, "society_return", actor=actor, reason=reason, after={"version": app.version}
     )
+    notify.application_returned(app, reason, by_society=True)
     return app
 
 
