@@ -7,13 +7,15 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
+from app.accounts.notify import org_users
 from app.applications import operations as apps
-from app.core import clock, notify, outbox
+from app.core import clock, outbox
 from app.core.models import Notification, OutboxMessage
 from app.core.tick import run_tick
 from app.extensions import db
 from app.projects import operations as projects
 from app.projects.operations import send_reminders
+from app.projects.operations.deadlines import remind_deadlines
 from tests import factories
 from tests.conftest import login, post
 from tests.projects.helpers import at, report_milestone
@@ -42,7 +44,7 @@ def test_an_officer_return_notifies_each_society_user_once(session):
     other = factories.user("applicant")  # another society: nothing
     app = factories.endorsed(factories.call(), applicant)
     apps.check_application(app, "return", actor=factories.user("officer"), reason="预算表缺页。")
-    society = {u.id: 1 for u in notify.org_users(applicant.org_id)}
+    society = {u.id: 1 for u in org_users(applicant.org_id)}
     assert admin.id in society and len(society) == 3  # endorsed() adds a second admin
     assert _per_user("申报书被退回修改") == society
     (note,) = _inbox(applicant, "申报书被退回修改")
@@ -60,7 +62,7 @@ def test_a_society_return_notifies_the_applicants(session):
 
 def test_a_report_return_and_a_tranche_payment_notify_the_society(session):
     r = factories.signed_project()
-    society = {u.id for u in notify.org_users(r.project.society_id)}
+    society = {u.id for u in org_users(r.project.society_id)}
     assert {r.applicant.id, r.admin.id} <= society
     first = r.project.tranches[0]
     with at(2026, 3, 10):
@@ -85,14 +87,14 @@ def test_call_deadline_reminders_go_7_and_1_days_before_once_a_day(session):
     factories.submitted(the_call, done)
     closes = clock.as_utc(the_call.closes_at)
     with clock.frozen(closes - timedelta(days=8)):
-        assert notify.remind_deadlines() == 0
+        assert remind_deadlines() == 0
     with clock.frozen(closes - timedelta(days=7)):
-        assert notify.remind_deadlines() == 2
+        assert remind_deadlines() == 2
         run_tick()  # the tick runs the same reminders: nothing new today
         assert send_reminders() == 0
     assert _per_user("申报即将截止") == {applicant.id: 1, admin.id: 1}
     with clock.frozen(closes - timedelta(days=6)):
-        assert notify.remind_deadlines() == 0
+        assert remind_deadlines() == 0
     with clock.frozen(closes - timedelta(days=1)):
         run_tick()
         run_tick()

@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.applications import notices
 from app.applications.models import Application, Decision
 from app.applications.operations.common import lock, require, touch
 from app.applications.states import APPLICATION_WORKFLOW
-from app.core import notify
 from app.core.errors import DomainError, NotAllowed, ValidationFailed
 from app.extensions import db
 
@@ -59,7 +59,7 @@ def check_application(app: Application, action: str, *, actor, reason: str | Non
     app.return_count = returns
     db.session.flush()
     if action == "return":
-        notify.application_returned(app, reason)
+        notices.application_returned(app, reason)
     return app
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from app.applications import notices
 from app.applications.models import Application, Decision
 from app.applications.operations.common import lock, require, touch
 from app.applications.operations.submission import required_matching_fen
 from app.applications.permissions import can_confirm_matching
 from app.applications.states import APPLICATION_WORKFLOW
 from app.audit import trail
-from app.core import clock, notify
+from app.core import clock
 from app.core.errors import ValidationFailed
 from app.core.files import store_upload
 from app.core.money import format_yuan
@@ -70,7 +71,7 @@ def society_return_application(app: Application, *, actor, reason: str) -> Appli
     APPLICATION_WORKFLOW.apply(
         app, "society_return", actor=actor, reason=reason, after={"version": app.version}
     )
-    notify.application_returned(app, reason, by_society=True)
+    notices.application_returned(app, reason, by_society=True)
     return app
 
 

@@ -9,10 +9,12 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.applications.notices import remind_calls_closing
 from app.audit import trail
 from app.awards.models import TaskAgreement
+from app.awards.notices import remind_agreements_to_sign
 from app.awards.operations.common import society_users, staff
-from app.core import clock, notify
+from app.core import clock
 from app.core.outbox import queue_mail
 from app.core.tick import on_tick
 from app.extensions import db
@@ -227,7 +229,18 @@ def send_reminders(today: date | None = None) -> int:
                 f"/projects/{project.id}",
                 f"reminder:{today}:rectify:{project.id}:u{user.id}",
             )
-    return queued + notify.remind_deadlines(today)
+    return queued + remind_deadlines(today)
+
+
+def remind_deadlines(today: date | None = None) -> int:
+    """Calls closing and agreements to sign in 7 or 1 days (idempotent per day)."""
+    return remind_calls_closing(today) + remind_agreements_to_sign(today)
+
+
+@on_tick("reminders")
+def tick_reminders() -> int:
+    """Every reminder above, from ``flask tick``; idempotent per day."""
+    return send_reminders()
 
 
 def _queue(user, subject, body, link, key) -> int:

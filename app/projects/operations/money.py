@@ -14,12 +14,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.audit import trail
-from app.core import clock, notify
+from app.core import clock
 from app.core.errors import InvalidTransition, NotAllowed, ValidationFailed
 from app.core.money import format_yuan, parse_fen
 from app.extensions import db
 from app.ledger import operations as ledger
 from app.ledger.models import LedgerAccount
+from app.projects import notices
 from app.projects.models import MatchingReceipt, Project, Tranche
 from app.projects.operations.common import (
     lock,
@@ -219,7 +220,7 @@ def pay_tranche(tranche: Tranche, amount, voucher_no: str, paid_on: date, *, act
         system=True,
         after={"amount_fen": amount_fen, "transfer_id": transfer.id, "voucher_no": voucher_no},
     )
-    notify.tranche_paid(tranche, project)
+    notices.tranche_paid(tranche, project)
     return tranche
 
 

@@ -16,11 +16,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.audit import trail
-from app.core import clock, notify
+from app.core import clock
 from app.core.errors import Conflict, InvalidTransition, ValidationFailed
 from app.core.files import store_upload
 from app.core.money import format_yuan, parse_fen
 from app.extensions import db
+from app.projects import notices
 from app.projects.models import (
     Expenditure,
     Milestone,
@@ -488,5 +489,5 @@ def return_report(report: ProjectReport, comments: str, *, actor) -> ProjectRepo
         MILESTONE_WORKFLOW.apply(report.milestone, "return", actor=actor, reason=comments)
     elif report.project.state == "awaiting_acceptance":
         PROJECT_WORKFLOW.apply(report.project, "return_closing", actor=actor, system=True)
-    notify.report_returned(report, comments)
+    notices.report_returned(report, comments)
     return report
