@@ -22,8 +22,9 @@ from app.extensions import db
 from app.reviews.models import Expert, ReviewAssignment, ReviewDraw
 from app.reviews.operations.common import rubric_of
 from app.reviews.operations.draw import conflicts_of_call
+from app.reviews.operations.panel import fee_rows
 from app.reviews.operations.pool import IMPORT_COLUMNS
-from app.reviews.operations.ranking import Ranking, fee_rows, submitted_of
+from app.reviews.operations.ranking import Ranking, submitted_of
 from app.reviews.scoring import round_half_up
 from app.reviews.states import CONFLICT_LABELS, AssignmentState
 

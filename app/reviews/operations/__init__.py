@@ -28,6 +28,7 @@ from app.reviews.operations.draw import (
     undrawn_applications,
     undrawn_count,
 )
+from app.reviews.operations.panel import fee_rows
 from app.reviews.operations.pool import (
     IMPORT_COLUMNS,
     add_relation,
@@ -39,7 +40,6 @@ from app.reviews.operations.pool import (
 )
 from app.reviews.operations.ranking import (
     expert_names,
-    fee_rows,
     rank_call,
     ranking_chart,
     rate_expert,

@@ -44,6 +44,7 @@ from app.reviews.operations.conflicts import (
     compute_conflicts,
     recorded_conflicts,
 )
+from app.reviews.operations.ranking import FeeRow, rank_call, remote_fee_rows
 from app.reviews.permissions import can_manage_panel, can_mark, can_sign
 from app.reviews.scoring import round_half_up
 from app.reviews.states import (
@@ -381,7 +382,6 @@ def add_slot(
 
 
 def _vetoed(panel: ReviewPanel, application_id: int) -> bool:
-    from app.reviews.operations.ranking import rank_call
 
     call = db.session.get(Call, panel.call_id)
     for row in rank_call(call).rows:
@@ -801,13 +801,17 @@ def panel_fees(call: Call) -> dict[int, PanelFee]:
     return out
 
 
+def fee_rows(call: Call) -> list[FeeRow]:
+    """The 专家咨询费 per expert: remote reviews plus panel days (会议评审)."""
+    return with_panel_fees(call, remote_fee_rows(call))
+
+
 def with_panel_fees(call: Call, rows: list) -> list:
     """The remote-review fee rows with each expert's panel-day fee added (experts who
     only sat on the panel get a row of their own)."""
     fees = panel_fees(call)
     if not fees:
         return rows
-    from app.reviews.operations.ranking import FeeRow
 
     out, seen = [], set()
     for row in rows:

@@ -464,9 +464,10 @@ class FeeRow:
         return self.amount_fen + self.panel_fen
 
 
-def fee_rows(call: Call) -> list[FeeRow]:
-    """Remote-review fees per expert from the call's submitted reviews (plus panel days), at the
-    configured rates (``REVIEW_FEE_SENIOR_FEN`` / ``REVIEW_FEE_OTHER_FEN`` per application).
+def remote_fee_rows(call: Call) -> list[FeeRow]:
+    """Remote-review fees per expert from the call's submitted reviews, at the configured
+    rates (``REVIEW_FEE_SENIOR_FEN`` / ``REVIEW_FEE_OTHER_FEN`` per application); the
+    panel days are added by ``operations.panel.fee_rows``.
     """
     config = current_app.config
     senior = int(config.get("REVIEW_FEE_SENIOR_FEN", 50_000))
@@ -488,9 +489,7 @@ def fee_rows(call: Call) -> list[FeeRow]:
         expert = experts[expert_id]
         rate = senior if expert.is_senior else other
         out.append(FeeRow(expert, int(n), rate, rate * int(n)))
-    from app.reviews.operations.panel import with_panel_fees  # panel days (会议评审)
-
-    return with_panel_fees(call, out)
+    return out
 
 
 def expert_names(expert_ids) -> dict[int, str]:
