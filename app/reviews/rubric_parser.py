@@ -25,7 +25,7 @@ from app.reviews.rubric_types import (
     RubricError,
     Veto,
 )
-from app.reviews.texts import LANG_NAMES, Text, plain, say
+from app.reviews.texts import Text, language_name, plain, say
 
 
 def _num(value: Any) -> Decimal | None:
@@ -116,7 +116,7 @@ class Parser:
         for code in ("zh", "en"):
             part = value.get(code)
             if not isinstance(part, str) or not part.strip():
-                name = LANG_NAMES[code][1 if self.lang == "en" else 0]
+                name = language_name(self.lang, code)
                 self.add(where, "translation", key=key, language=name, part=code)
             else:
                 parts[code] = part

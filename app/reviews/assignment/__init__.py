@@ -1,6 +1,7 @@
 """Reviewer draw and assignment (专家随机抽取与分配) as a min-cost flow.
 
-Plain data in, a frozen result out: no database, no Flask. The draw is audit
+Plain data in, a frozen result out: no database and no request (messages are rendered
+through the Babel catalogue, app context or not). The draw is audit
 evidence, so the web app records ``seed`` and ``input_hash``; re-running with
 them gives the same reviewers. Network: application (supply k) -> (application,
 organisation) node of capacity 1, so one reviewer per organisation -> expert ->

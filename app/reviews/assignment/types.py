@@ -9,36 +9,29 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from app.reviews.texts import N_, translate
+
 HASH_VERSION = "reviewer-draw-v1"
 
-# code -> (zh, en); params are filled with str.format.
-MESSAGES: dict[str, tuple[str, str]] = {
-    "too_few_candidates": (
-        "申请 {application_id}：回避后可抽取的同领域专家仅 {available} 人，少于所需 {required} 人",
-        "Application {application_id}: only {available} eligible experts in its fields "
-        "after conflicts; {required} required",
+# code -> Chinese msgid (Babel, extracted via N_), rendered by app.reviews.texts in zh or en;
+# params fill the %(name)s placeholders.
+MESSAGES: dict[str, str] = {
+    "too_few_candidates": N_(
+        "申请 %(application_id)s：回避后可抽取的同领域专家仅 %(available)s 人，"
+        "少于所需 %(required)s 人"
     ),
-    "too_few_organisations": (
-        "申请 {application_id}：可抽取专家仅来自 {available} 个单位（同一单位至多 1 人），"
-        "少于所需 {required} 人",
-        "Application {application_id}: eligible experts come from only {available} "
-        "organisations (one per organisation); {required} required",
+    "too_few_organisations": N_(
+        "申请 %(application_id)s：可抽取专家仅来自 %(available)s 个单位（同一单位至多 1 人），"
+        "少于所需 %(required)s 人"
     ),
-    "capacity_short": (
-        "专家剩余评审量合计 {capacity}，少于评审需求 {demand}",
-        "Experts can take {capacity} reviews in total but {demand} are needed",
+    "capacity_short": N_("专家剩余评审量合计 %(capacity)s，少于评审需求 %(demand)s"),
+    "no_feasible_combination": N_(
+        "申请 %(application_id)s：受专家评审量限制只能分配 %(assigned)s 人，"
+        "少于所需 %(required)s 人"
     ),
-    "no_feasible_combination": (
-        "申请 {application_id}：受专家评审量限制只能分配 {assigned} 人，少于所需 {required} 人",
-        "Application {application_id}: load limits allow only {assigned} of {required} reviewers",
-    ),
-    "not_assigned": (
-        "专家 {expert_id} 未被分配评审申请 {application_id}",
-        "Expert {expert_id} is not assigned to application {application_id}",
-    ),
-    "reserve_exhausted": (
-        "申请 {application_id}：备选专家中没有可替换专家 {expert_id} 的人选",
-        "Application {application_id}: no eligible reserve expert to replace expert {expert_id}",
+    "not_assigned": N_("专家 %(expert_id)s 未被分配评审申请 %(application_id)s"),
+    "reserve_exhausted": N_(
+        "申请 %(application_id)s：备选专家中没有可替换专家 %(expert_id)s 的人选"
     ),
 }
 
@@ -51,19 +44,20 @@ class Reason:
     application_id: int | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
 
-    def _fmt(self, lang: int) -> str:
-        """Fill the message template of this code in one language."""
-        return MESSAGES[self.code][lang].format(application_id=self.application_id, **self.params)
+    def text(self, lang: str = "zh") -> str:
+        """The message of this code in ``lang`` ("zh" default, "en"), params filled in."""
+        kw = {"application_id": self.application_id, **self.params}
+        return translate(lang, MESSAGES[self.code], kw)
 
     @property
     def zh(self) -> str:
         """Chinese message."""
-        return self._fmt(0)
+        return self.text("zh")
 
     @property
     def en(self) -> str:
         """English message."""
-        return self._fmt(1)
+        return self.text("en")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form for job results and the draw record."""
