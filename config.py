@@ -83,6 +83,8 @@ class Config:
     # Panel review (会议评审): at most this many members from one organisation; the panel
     # day fee in fen by title (senior / others); a half day pays this % of a day.
     REVIEW_PANEL_MAX_PER_ORG = int(os.environ.get("REVIEW_PANEL_MAX_PER_ORG", 2))
+    # Exports with more rows than this are generated as a background job, not inline.
+    EXPORT_INLINE_MAX_ROWS = int(os.environ.get("EXPORT_INLINE_MAX_ROWS", 20000))
     REVIEW_PANEL_DAY_SENIOR_FEN = int(os.environ.get("REVIEW_PANEL_DAY_SENIOR_FEN", 200_000))
     REVIEW_PANEL_DAY_OTHER_FEN = int(os.environ.get("REVIEW_PANEL_DAY_OTHER_FEN", 120_000))
     REVIEW_PANEL_HALF_DAY_PCT = int(os.environ.get("REVIEW_PANEL_HALF_DAY_PCT", 60))

@@ -112,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_commands(app: Flask) -> None:
     from app.accounts.cli import people_cli, tokens_cli, users_cli
     from app.audit.cli import audit_cli, export_cli
+    from app.awards.cli import awards_cli
     from app.core.cli import (
         backup_command,
         files_cli,
@@ -140,6 +141,7 @@ def _register_commands(app: Flask) -> None:
         review_cli,
         rubric_cli,
         reminders_cli,
+        awards_cli,
     ):
         app.cli.add_command(command)
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from xml.sax.saxutils import escape
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -13,7 +16,8 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from app.applications.exports import GROUPS, MAKER, _font
 from app.awards.states import AwardState
-from app.core import clock
+from app.core import clock, export_jobs
+from app.core.errors import ValidationFailed
 from app.core.money import format_wanyuan, format_yuan
 from app.core.sheets import Column, Footer, XlsxBook
 
@@ -247,3 +251,46 @@ def allocation_xlsx(call, awards, *, maker_name: str) -> bytes:
         summary.append(["立项金额合计（不含已撤销）", sum(a.amount_fen for a in live)])
         summary.append([f"立项项目数（不含已撤销）：{len(live)}", None])
     return buffer.getvalue()
+
+
+def letters_zip(awards, report=None) -> bytes:
+    """立项通知书 of every award in one zip, ``立项通知书-<项目编号>.pdf`` each;
+    ``report(done, total, message)`` hears of each letter as it is written."""
+    buffer, total = io.BytesIO(), len(awards)
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for number, award in enumerate(awards, 1):
+            name = f"立项通知书-{award.application.project_number or award.id}.pdf"
+            archive.writestr(name, letter_pdf(award))
+            if report is not None:
+                report(number, total, _("第 %(n)s / %(t)s 份通知书", n=number, t=total))
+    return buffer.getvalue()
+
+
+def confirmed_awards(call_id) -> list:
+    """The call's confirmed awards (those with a 立项通知书), by project number."""
+    from sqlalchemy import select
+
+    from app.awards.models import Award
+    from app.extensions import db
+
+    rows = db.session.scalars(
+        select(Award).where(Award.call_id == int(call_id), Award.state == "confirmed")
+    ).all()
+    return sorted(rows, key=lambda a: (a.application.project_number or "", a.id))
+
+
+def _check_letters(params, actor) -> None:
+    if not confirmed_awards(params["call_id"]):
+        raise ValidationFailed(_("本批次还没有已确认的立项，无通知书可生成。"))
+
+
+def _build_letters(params, actor, report):
+    awards = confirmed_awards(params["call_id"])
+    data = letters_zip(awards, report)
+    return data, f"立项通知书-批次{params['call_id']}.zip", "application/zip"
+
+
+LETTERS_EXPORT = "awards.letters"
+export_jobs.register(
+    LETTERS_EXPORT, _l("立项通知书（批量）"), "awards.export", _build_letters, _check_letters
+)

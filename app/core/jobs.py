@@ -15,13 +15,17 @@ from app.extensions import db
 
 # kind → handler(job, report) where report(progress, total, message) records progress.
 HANDLERS: dict[str, Callable] = {}
+# kind → what the job is called on the "my jobs" page (a lazy string).
+LABELS: dict[str, object] = {}
 
 
-def handler(kind: str):
-    """Register the function that runs jobs of ``kind``."""
+def handler(kind: str, label=None):
+    """Register the function that runs jobs of ``kind`` (``label`` names it to users)."""
 
     def decorate(fn):
         HANDLERS[kind] = fn
+        if label is not None:
+            LABELS[kind] = label
         return fn
 
     return decorate

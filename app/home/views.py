@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.core import clock
+from app.core import clock, export_jobs, files
 from app.core.forms import page_args
 from app.core.models import Job, Notification
-from app.core.permissions import AUTHENTICATED, PUBLIC, requires
+from app.core.permissions import AUTHENTICATED, PUBLIC, has_permission, requires
 from app.extensions import db
 from app.home.navigation import menu_for
 
@@ -29,7 +39,19 @@ def index():
         return redirect(url_for("accounts.login"))
     todos = [item for source in TODO_SOURCES for item in source(current_user)]
     unread = unread_count(current_user)
-    return render_template("home/index.html", todos=todos, unread=unread)
+    running = db.session.scalar(
+        select(db.func.count(Job.id)).where(
+            Job.created_by_id == current_user.id, Job.state.in_(("queued", "running"))
+        )
+    )
+    return render_template("home/index.html", todos=todos, unread=unread, running=running)
+
+
+@bp.route("/favicon.ico")
+@requires(PUBLIC)
+def favicon():
+    """Browsers ask for /favicon.ico on every page: point them at the shipped icon."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 def unread_count(user) -> int:
@@ -121,3 +143,44 @@ def job_status(job_id):
         message=job.message,
         result=job.result,
     )
+
+
+@bp.route("/jobs")
+@requires("jobs.read")
+def list_jobs():
+    """One's own background jobs (exports, bundles, draws), newest first, paged."""
+    page, size = page_args(request, default_size=20)
+    stmt = select(Job).where(Job.created_by_id == current_user.id)
+    total = db.session.scalar(select(db.func.count()).select_from(stmt.subquery()))
+    rows = db.session.scalars(
+        stmt.order_by(Job.id.desc()).limit(size).offset((page - 1) * size)
+    ).all()
+    return render_template(
+        "home/jobs.html",
+        rows=rows,
+        page=page,
+        size=size,
+        total=total,
+        label_of=export_jobs.label_of,
+        file_of=export_jobs.file_of,
+    )
+
+
+@bp.route("/jobs/<int:job_id>/file")
+@requires("jobs.read")
+def job_file(job_id):
+    """The file a finished export job made, to its creator only; audited (``export.download``)."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.created_by_id != current_user.id:
+        abort(404)
+    spec, row = export_jobs.export_of(job), export_jobs.file_of(job)
+    if spec is None or row is None:
+        abort(404)
+    if not has_permission(current_user, spec.permission):
+        abort(404)  # lost the right since asking: the file is not theirs to see any more
+    path = files.path_for(row.sha256)
+    if not path.is_file():
+        current_app.logger.error("export file %s of job %s is missing", row.id, job.id)
+        abort(404)
+    export_jobs.record_download(job, row, actor=current_user)
+    return files.send_stored(row, actor=current_user, job_id=job.id)  # + file.download, commits

@@ -7,9 +7,13 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from app.core.sheets import Column, Footer, XlsxBook
+from app.core import export_jobs
+from app.core.errors import ValidationFailed
+from app.core.sheets import XLSX_MIME, Column, Footer, XlsxBook
 from app.extensions import db
 from app.ledger.models import LedgerTransfer
 from app.projects import indicators
@@ -64,13 +68,58 @@ HEAD = [
 ]
 
 
-def build(kind: str, *, maker_name: str = "", call_id: int | None = None) -> bytes:
-    """The xlsx bytes of sheet ``kind`` (a key of ``SHEETS``), optionally for one call."""
+def build(kind: str, *, maker_name: str = "", call_id: int | None = None, report=None) -> bytes:
+    """The xlsx bytes of sheet ``kind`` (a key of ``SHEETS``), optionally for one call;
+    ``report(done, total, message)`` hears of the projects written (background export)."""
     buffer = io.BytesIO()
     title = SHEETS[kind]
+    projects = _projects(call_id)
+    if report is not None:
+        projects = _Reporting(projects, report)
     with XlsxBook(buffer, title=title, footer=Footer(MAKER, maker_name), unit="元") as book:
-        globals()[f"_{kind}"](book, _projects(call_id))
+        globals()[f"_{kind}"](book, projects)
     return buffer.getvalue()
+
+
+def row_count(call_id: int | None = None) -> int:
+    """How many projects a sheet lists (what decides inline or background generation)."""
+    stmt = select(db.func.count(Project.id)).where(Project.state != "awaiting_agreement")
+    if call_id:
+        stmt = stmt.where(Project.call_id == call_id)
+    return db.session.scalar(stmt)
+
+
+class _Reporting(list):
+    """The projects, telling ``report`` every ``step`` rows as a sheet walks them."""
+
+    def __init__(self, rows, report, step: int = 50):
+        super().__init__(rows)
+        self.report, self.step = report, step
+
+    def __iter__(self):
+        total = len(self)
+        for number, row in enumerate(super().__iter__(), 1):
+            yield row
+            if number % self.step == 0 or number == total:
+                self.report(number, total, _("已写入 %(n)s / %(t)s 个项目", n=number, t=total))
+
+
+def _build_export(params, actor, report):
+    kind = params["kind"]
+    data = build(
+        kind, maker_name=getattr(actor, "name", ""), call_id=params.get("call_id"), report=report
+    )
+    return data, f"{SHEETS[kind]}.xlsx", XLSX_MIME
+
+
+def _check_export(params, actor) -> None:
+    if params.get("kind") not in SHEETS:
+        raise ValidationFailed(_("没有这张报表。"))
+
+
+export_jobs.register(
+    "projects.sheet", _l("财务报表"), "projects.export", _build_export, _check_export
+)
 
 
 def _disbursements(book: XlsxBook, projects) -> None:

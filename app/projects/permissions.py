@@ -32,6 +32,7 @@ register_permissions(
             "applicant",
             "society_admin",
             "evaluator",
+            "local_partner",
         },
         "projects.manage": {"officer"},
         "projects.approve": {"approver"},
@@ -147,12 +148,12 @@ def _engaged_evaluator(user, project) -> bool:
 
 
 def can_download_file(user, project) -> Decision:
-    """Voucher scans and report attachments: the project's society, the department's
-    officers and approvers, finance, auditors, and an evaluator engaged on the project
-    (not the co-building government, not other societies)."""
+    """Voucher scans and report attachments: the project's society, its co-building
+    government, the department's officers and approvers, finance, auditors, and an
+    evaluator engaged on the project (not other societies or governments)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return deny(_("请先登录。"))
-    if user.has_role(*STAFF) or _society_member(user, project):
+    if user.has_role(*STAFF) or _society_member(user, project) or _co_government(user, project):
         return ALLOW
     if _engaged_evaluator(user, project):
         return ALLOW

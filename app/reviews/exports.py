@@ -7,17 +7,21 @@ import io
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from sqlalchemy import func, select
 
 from app.applications.exports import _font
 from app.applications.models import Application
 from app.calls.models import Call
-from app.core import clock
-from app.core.sheets import Column, CsvWriter, Footer, XlsxBook
+from app.core import clock, export_jobs
+from app.core.errors import ValidationFailed
+from app.core.sheets import XLSX_MIME, Column, CsvWriter, Footer, XlsxBook
 from app.extensions import db
 from app.reviews.models import Expert, ReviewAssignment, ReviewDraw
 from app.reviews.operations.common import rubric_of
@@ -193,8 +197,9 @@ def draw_xlsx(fh, draw: ReviewDraw, call: Call, *, user) -> None:
             summary.append([label, value])
 
 
-def scores_detail_xlsx(fh, call: Call, *, user) -> None:
-    """专家评分明细表: one row per criterion of every submitted sheet."""
+def scores_detail_xlsx(fh, call: Call, *, user, report=None) -> None:
+    """专家评分明细表: one row per criterion of every submitted sheet; ``report(done,
+    total, message)`` hears of the sheets written (background export)."""
     rows = submitted_of(call.id)
     with XlsxBook(
         fh, title=f"专家评分明细表（{call.title}）", footer=_footer(user), unit="分"
@@ -219,7 +224,7 @@ def scores_detail_xlsx(fh, call: Call, *, user) -> None:
                 Column("评语", width=40),
             ],
         )
-        for r in rows:
+        for number, r in enumerate(rows, 1):
             rubric = rubric_of(r.rubric_snapshot_id)
             scores = {s.criterion_key: s for s in r.scores}
             for c in rubric.criteria:
@@ -243,6 +248,38 @@ def scores_detail_xlsx(fh, call: Call, *, user) -> None:
                     r.overall_comment,
                 ]
             )
+            if report is not None and (number % 50 == 0 or number == len(rows)):
+                report(number, len(rows), _("已写入 %(n)s / %(t)s 份评分表", n=number, t=len(rows)))
+
+
+def scores_detail_rows(call_id: int) -> int:
+    """How many detail rows the 专家评分明细表 of a call has (criteria of submitted sheets)."""
+    from app.reviews.models import ReviewScore
+
+    return db.session.scalar(
+        select(func.count(ReviewScore.id))
+        .join(ReviewAssignment, ReviewAssignment.id == ReviewScore.assignment_id)
+        .where(ReviewAssignment.call_id == call_id, ReviewAssignment.state == "submitted")
+    )
+
+
+def _check_scores(params, actor) -> None:
+    call = db.session.get(Call, params.get("call_id") or 0)
+    if call is None or call.state == "draft":
+        raise ValidationFailed(_("没有这个批次。"))
+
+
+def _build_scores(params, actor, report):
+    call = db.session.get(Call, params["call_id"])
+    fh = io.BytesIO()
+    scores_detail_xlsx(fh, call, user=actor, report=report)
+    return fh.getvalue(), f"专家评分明细表-{call.id}.xlsx", XLSX_MIME
+
+
+SCORES_EXPORT = "reviews.scores"
+export_jobs.register(
+    SCORES_EXPORT, _l("专家评分明细表"), "reviews.rank", _build_scores, _check_scores
+)
 
 
 FLAG_LABELS = {

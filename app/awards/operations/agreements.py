@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -22,6 +23,16 @@ from app.core.tick import on_tick
 from app.extensions import db
 from app.projects.models import Milestone, Project, Tranche
 from app.projects.states import MILESTONE_WORKFLOW, PROJECT_WORKFLOW
+
+# What happens when a signed agreement starts its project (the projects module registers
+# here: awards must not import the project operations, which build on awards).
+ON_PROJECT_START: list[Callable[[Project], object]] = []
+
+
+def on_project_start(fn):
+    """Register ``fn(project)``, run in the signing transaction once the project started."""
+    ON_PROJECT_START.append(fn)
+    return fn
 
 
 def scale(amounts: list[int], total: int) -> list[int]:
@@ -264,8 +275,9 @@ def sign_agreement(agreement: TaskAgreement, *, actor) -> TaskAgreement:
     """The society's secretariat signs (confirms) the agreement; it is immutable from now.
 
     The project starts (in_progress) with its milestones and planned tranches;
-    milestone 0 (agreement signed) is accepted so the first tranche can be
-    released. Raises ``NotAllowed`` (not the society's admin), ``InvalidTransition``.
+    milestone 0 (agreement signed) is accepted, and the ``on_project_start`` hooks run
+    (the projects module qualifies the first tranche: releasable at once).
+    Raises ``NotAllowed`` (not the society's admin), ``InvalidTransition``.
     Audited as ``task_agreement.sign``, ``project.start``, ``milestone.accept_signing``.
     """
     agreement = lock(TaskAgreement, agreement)
@@ -310,6 +322,10 @@ def sign_agreement(agreement: TaskAgreement, *, actor) -> TaskAgreement:
     PROJECT_WORKFLOW.apply(
         project, "start", actor=actor, system=True, after={"agreement_id": agreement.id}
     )
+    db.session.flush()
+    db.session.expire(project, ["milestones", "tranches"])
+    for hook in ON_PROJECT_START:
+        hook(project)
     return agreement
 
 

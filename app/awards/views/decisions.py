@@ -15,7 +15,9 @@ from app.awards.models import Award, AwardNotice, NotFundedDecision
 from app.awards.permissions import can_approve
 from app.awards.views import bp, done, download, fail
 from app.calls.models import Call
+from app.core import export_jobs
 from app.core.errors import DomainError
+from app.core.models import Job
 from app.core.money import parse_fen
 from app.core.permissions import requires
 from app.extensions import db
@@ -69,7 +71,25 @@ def show_call(call_id):
         committed=ops.committed_fen(call.id),
         withdrawn=ops.awards_of(call.id, ("revoked",)),
         can_approve=can_approve,
+        letter_jobs=_letter_jobs(call.id),
+        n_confirmed=len(exports.confirmed_awards(call.id)),
     )
+
+
+def _letter_jobs(call_id: int) -> list[Job]:
+    """The current user's latest batch-letter jobs of this call (newest first)."""
+    recent = db.session.scalars(
+        select(Job)
+        .where(Job.created_by_id == current_user.id, Job.kind == export_jobs.JOB_KIND)
+        .order_by(Job.id.desc())
+        .limit(50)
+    )
+    return [
+        j
+        for j in recent
+        if (j.payload or {}).get("export") == exports.LETTERS_EXPORT
+        and (j.payload.get("params") or {}).get("call_id") == call_id
+    ][:3]
 
 
 @bp.route("/applications/<int:app_id>/propose", methods=["POST"])
@@ -162,3 +182,17 @@ def allocation(call_id):
         call.id,
         "allocation_xlsx",
     )
+
+
+@bp.route("/calls/<int:call_id>/letters", methods=["POST"])
+@requires("awards.export")
+def queue_letters(call_id):
+    """Queue the 立项通知书 of every confirmed award of the call as one zip (a job)."""
+    call = db.get_or_404(Call, call_id)
+    try:
+        export_jobs.queue_export(exports.LETTERS_EXPORT, {"call_id": call.id}, actor=current_user)
+    except DomainError as err:
+        db.session.rollback()
+        fail(err)
+        return redirect(url_for("awards.show_call", call_id=call.id))
+    return done("awards.show_call", _("通知书正在后台生成，完成后可在本页下载。"), call_id=call.id)

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.audit import trail
+from app.awards.operations.agreements import on_project_start
 from app.core import clock
 from app.core.errors import InvalidTransition, NotAllowed, ValidationFailed
 from app.core.money import format_yuan, parse_fen
@@ -118,6 +119,13 @@ def refresh_tranches(project: Project, *, actor=None) -> int:
             )
             moved += 1
     return moved
+
+
+@on_project_start
+def _qualify_at_start(project: Project) -> int:
+    """At signing: the first tranche (milestone 0 accepted) becomes releasable at once,
+    not at the next ``flask tick`` (issue 11)."""
+    return refresh_tranches(project)
 
 
 def release_tranche(tranche: Tranche, *, actor) -> Tranche:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, current_app, render_template, request
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.audit import trail
-from app.core import clock
+from app.core import clock, export_jobs
+from app.core.errors import DomainError
 from app.core.permissions import requires
 from app.extensions import db
 from app.projects import exports, indicators
@@ -128,6 +130,9 @@ def download(kind):
     if kind not in exports.SHEETS or not can_export(current_user):
         abort(404)
     call_id = request.args.get("call", type=int)
+    if exports.row_count(call_id) > current_app.config["EXPORT_INLINE_MAX_ROWS"]:
+        flash(_("数据量较大，请使用“后台生成”，完成后在“我的后台任务”中下载。"), "warning")
+        return redirect(url_for("projects.finance"))
     data = exports.build(kind, maker_name=current_user.name, call_id=call_id)
     trail.record(
         "export.download",
@@ -145,3 +150,23 @@ def download(kind):
         f"attachment; filename=\"{kind}.xlsx\"; filename*=UTF-8''{quote(name)}"
     )
     return response
+
+
+@bp.route("/exports/<kind>/queue", methods=["POST"])
+@requires("projects.export")
+def queue_sheet(kind):
+    """Generate one finance sheet in the background; it appears on "my jobs"."""
+    if kind not in exports.SHEETS or not can_export(current_user):
+        abort(404)
+    params = {"kind": kind, "call_id": request.form.get("call", type=int)}
+    try:
+        export_jobs.queue_export("projects.sheet", params, actor=current_user)
+    except DomainError as err:
+        db.session.rollback()
+        flash(err.message, "danger")
+        return redirect(url_for("projects.finance"))
+    db.session.commit()
+    flash(
+        _("%(name)s正在后台生成，完成后在“我的后台任务”中下载。", name=exports.SHEETS[kind]), "info"
+    )
+    return redirect(url_for("home.list_jobs"))

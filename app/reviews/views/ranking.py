@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.calls.models import Call
+from app.core import export_jobs
 from app.core.errors import DomainError
 from app.core.forms import show_error
 from app.core.permissions import requires
@@ -153,10 +154,29 @@ def ranking_xlsx(call_id):
 def scores_xlsx(call_id):
     """专家评分明细表 (xlsx)."""
     call = _call_or_404(call_id)
+    if exports.scores_detail_rows(call.id) > current_app.config["EXPORT_INLINE_MAX_ROWS"]:
+        flash(_("评分明细较多，请使用“后台生成”，完成后在“我的后台任务”中下载。"), "warning")
+        return redirect(url_for("reviews.ranking", call_id=call.id))
     fh = io.BytesIO()
     exports.scores_detail_xlsx(fh, call, user=current_user)
     name = f"专家评分明细表-{call.id}.xlsx"
     return download(fh.getvalue(), name, XLSX_MIME, "call", call.id, "review-scores")
+
+
+@bp.route("/calls/<int:call_id>/scores/queue", methods=["POST"])
+@requires("reviews.rank")
+def queue_scores(call_id):
+    """Generate the 专家评分明细表 in the background; it appears on "my jobs"."""
+    call = _call_or_404(call_id)
+    try:
+        export_jobs.queue_export(exports.SCORES_EXPORT, {"call_id": call.id}, actor=current_user)
+    except DomainError as err:
+        db.session.rollback()
+        flash(err.message, "danger")
+        return redirect(url_for("reviews.ranking", call_id=call.id))
+    db.session.commit()
+    flash(_("专家评分明细表正在后台生成，完成后在“我的后台任务”中下载。"), "info")
+    return redirect(url_for("home.list_jobs"))
 
 
 @bp.route("/calls/<int:call_id>/scores.csv")
