@@ -210,8 +210,13 @@ def set_language():
 @requires("users.manage")
 def list_users():
     """All accounts, searchable."""
-    q = (request.args.get("q") or "").strip()
-    page, size = page_args(request)
+    return _users_page((request.args.get("q") or "").strip(), page_args(request))
+
+
+def _users_page(q: str, paging: tuple[int, int], refused: dict | None = None, status: int = 200):
+    """The user list; ``refused`` = {"user_id", "field", "message", "value"} puts a
+    refused row action's message beside its field (re-rendered with a 4xx)."""
+    page, size = paging
     stmt = select(User).join(Organisation).order_by(User.id)
     if q:
         like = f"%{q}%"
@@ -229,7 +234,22 @@ def list_users():
         total=total,
         role_labels=ROLE_LABELS,
         reason_form=ReasonForm(),
-    )
+        refused=refused,
+    ), status
+
+
+def _page_of(user: User) -> tuple[int, int]:
+    """The page (of the unfiltered lists, ordered by id) that shows ``user``."""
+    _page, size = page_args(request)
+    before = db.session.scalar(select(func.count(User.id)).where(User.id < user.id))
+    return before // size + 1, size
+
+
+def _refused(user: User, err: DomainError, field: str, value) -> dict:
+    db.session.rollback()
+    for detail in err.details:
+        flash(detail, "danger")
+    return {"user_id": user.id, "field": field, "message": err.message, "value": value}
 
 
 def _org_choices():
@@ -270,10 +290,17 @@ def set_user_enabled(user_id):
     user = db.get_or_404(User, user_id)
     form = ReasonForm()
     enable = request.form.get("enabled") == "1"
-    if form.validate_on_submit():
+    if not form.validate_on_submit():
+        message = "；".join(str(e) for e in form.reason.errors) or _("请求无效，请重试。")
+        refused = {"user_id": user.id, "field": "enabled", "message": message, "value": ""}
+        return _users_page("", _page_of(user), refused, 422)
+    try:
         ops.set_enabled(user, enable, actor=current_user, reason=form.reason.data or None)
-        db.session.commit()
-        flash(_("账号已启用。") if enable else _("账号已停用，其所有会话已结束。"), "success")
+    except DomainError as err:
+        refused = _refused(user, err, "enabled", "")
+        return _users_page("", _page_of(user), refused, err.status if err.status >= 400 else 400)
+    db.session.commit()
+    flash(_("账号已启用。") if enable else _("账号已停用，其所有会话已结束。"), "success")
     return redirect(url_for("accounts.list_users"))
 
 
@@ -286,11 +313,13 @@ def erase_user(user_id):
     if not decision:
         flash(decision.reason, "danger")
         return redirect(url_for("accounts.list_users")), 303
+    reason = request.form.get("reason", "")
     try:
-        ops.erase_person(user, actor=current_user, reason=request.form.get("reason", ""))
+        ops.erase_person(user, actor=current_user, reason=reason)
     except DomainError as err:
-        flash(err.message, "danger")
-        return redirect(url_for("accounts.list_users")), 303
+        refused = _refused(user, err, "reason", reason)
+        status = 422 if err.field else (err.status if err.status >= 400 else 400)
+        return _users_page("", _page_of(user), refused, status)
     db.session.commit()
     flash(_("该用户的个人信息已删除，审计链仍然完整。"), "success")
     return redirect(url_for("accounts.list_users"))
@@ -346,7 +375,12 @@ def new_org():
 @requires("security.manage")
 def security_users():
     """Roles, lockouts and sessions of every account."""
-    page, size = page_args(request)
+    return _security_page(page_args(request))
+
+
+def _security_page(paging: tuple[int, int], refused: dict | None = None, status: int = 200):
+    """The roles page; ``refused`` puts a refused role change beside its row's select."""
+    page, size = paging
     total = db.session.scalar(select(func.count(User.id)))
     users = db.session.scalars(
         select(User).order_by(User.id).limit(size).offset((page - 1) * size)
@@ -359,7 +393,8 @@ def security_users():
         size=size,
         total=total,
         form=RolesForm(),
-    )
+        refused=refused,
+    ), status
 
 
 @bp.route("/security/users/<int:user_id>/roles", methods=["POST"])
@@ -368,14 +403,21 @@ def set_user_roles(user_id):
     """Replace a user's roles."""
     user = db.get_or_404(User, user_id)
     form = RolesForm()
+    chosen = request.form.getlist("roles")
     if not form.validate_on_submit():
-        flash(_("请至少选择一个角色。"), "danger")
-        return redirect(url_for("accounts.security_users")), 303
+        refused = {
+            "user_id": user.id,
+            "field": "roles",
+            "message": _("请至少选择一个角色。"),
+            "value": chosen,
+        }
+        return _security_page(_page_of(user), refused, 422)
     try:
         ops.set_roles(user, form.roles.data, actor=current_user)
     except DomainError as err:
-        flash(err.message, "danger")
-        return redirect(url_for("accounts.security_users")), 303
+        refused = _refused(user, err, "roles", chosen)
+        status = 422 if err.field else (err.status if err.status >= 400 else 400)
+        return _security_page(_page_of(user), refused, status)
     db.session.commit()
     flash(_("角色已更新。"), "success")
     return redirect(url_for("accounts.security_users"))

@@ -3,7 +3,17 @@ the duplicate check, and the documents (PDF, xlsx) with their download audit."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,7 +24,7 @@ from app.applications.forms import ReasonForm
 from app.applications.models import Application, Decision
 from app.applications.permissions import can_export
 from app.applications.states import SUBMITTED_STATES
-from app.applications.views import load_application
+from app.applications.views import load_application, show_application
 from app.audit import trail
 from app.calls.models import Call
 from app.core.errors import DomainError, NotAllowed, ValidationFailed
@@ -37,6 +47,19 @@ def _back(app_id: int, err: DomainError | None = None):
     return redirect(url_for("applications.show_application", app_id=app_id))
 
 
+def _refused(app_id: int, err: DomainError, form: str, value: str = ""):
+    """A form on the application page refused as invalid: the page again, answering 422,
+    with the message beside the field of ``form`` and what was typed kept (the template
+    reads ``g.refused``). Other refusals (not allowed, moved on) go back with a banner."""
+    if not isinstance(err, ValidationFailed):
+        return _back(app_id, err)
+    db.session.rollback()
+    for detail in err.details:
+        flash(detail, "danger")
+    g.refused = {"form": form, "message": err.message, "value": value}
+    return show_application(app_id), 422
+
+
 @bp.route("/applications/<int:app_id>/endorse", methods=["POST"])
 @requires("applications.endorse")
 def endorse(app_id):
@@ -51,7 +74,7 @@ def endorse(app_id):
             actor=current_user,
         )
     except DomainError as err:
-        return _back(app_id, err)
+        return _refused(app_id, err, "endorse")
     flash(_("单位审核已通过，申报书已报送学会部。"), "success")
     return _back(app_id)
 
@@ -66,7 +89,7 @@ def society_return(app_id):
     try:
         ops.society_return_application(app, actor=current_user, reason=form.reason.data or "")
     except DomainError as err:
-        return _back(app_id, err)
+        return _refused(app_id, err, "society_return", request.form.get("reason", ""))
     flash(_("已退回申报人修改。"), "success")
     return _back(app_id)
 
@@ -79,7 +102,7 @@ def confirm_matching(app_id):
     try:
         ops.confirm_matching(app, parse_fen(request.form.get("amount")), actor=current_user)
     except DomainError as err:
-        return _back(app_id, err)
+        return _refused(app_id, err, "matching", request.form.get("amount", ""))
     flash(_("配套资金承诺已确认。"), "success")
     return _back(app_id)
 
@@ -94,7 +117,7 @@ def check(app_id, action):
     try:
         ops.check_application(app, action, actor=current_user, reason=form.reason.data)
     except DomainError as err:
-        return _back(app_id, err)
+        return _refused(app_id, err, f"check-{action}", request.form.get("reason", ""))
     flash(_("形式审查结论已记录。"), "success")
     return _back(app_id)
 

@@ -114,16 +114,63 @@ def _parse_day(raw, label: str) -> date | None:
         ) from None
 
 
+_PROJECT_NUMBER = re.compile(r"[0-9A-Za-z][0-9A-Za-z-]{0,39}")
+
+
+def _project_by_number(raw) -> int | None:
+    """A project number typed by a person (``2027-ZL-001``) → the project's (award's) id;
+    a plain number stays an id (the API and the CLI). Raises ``ValidationFailed``."""
+    text = "" if raw is None else str(raw).strip()
+    if not text or text.isdigit():
+        return _parse_id(text, _("项目"))
+    if not _PROJECT_NUMBER.fullmatch(text) or not (
+        _has_table("application") and _has_table("award")
+    ):
+        raise ValidationFailed(_("项目编号 %(value)s 不存在。", value=text[:40]))
+    application = table("application", column("id"), column("project_number"))
+    award = table("award", column("id"), column("application_id"))
+    ids = db.session.scalars(
+        select(award.c.id)
+        .join(application, application.c.id == award.c.application_id)
+        .where(db.func.upper(application.c.project_number) == text.upper())
+        .order_by(award.c.id)
+    ).all()
+    if not ids:
+        raise ValidationFailed(_("项目编号 %(value)s 不存在。", value=text[:40]))
+    if len(ids) > 1:
+        raise ValidationFailed(
+            _("项目编号 %(value)s 对应多个项目，请改填项目的内部编号。", value=text[:40])
+        )
+    return ids[0]
+
+
+def filter_choices() -> dict:
+    """What the download centre offers to pick by name: funds and societies as
+    ``[(id, name), ...]``."""
+    funds = []
+    if _has_table("fund"):
+        fund = table("fund", column("id"), column("name"))
+        funds = db.session.execute(select(fund.c.id, fund.c.name).order_by(fund.c.id)).all()
+    societies = db.session.execute(
+        select(Organisation.id, Organisation.name)
+        .where(Organisation.kind == "society")
+        .order_by(Organisation.name, Organisation.id)
+    ).all()
+    return {"fund": [tuple(r) for r in funds], "society": [tuple(r) for r in societies]}
+
+
 def parse_filters(raw) -> Filters:
     """Validate filters given as strings (form, query string, CLI) or ints.
 
+    ``project`` is the project's id or its number (``2027-ZL-001``).
     Raises ``ValidationFailed`` for a malformed id or date, an id that names
     nothing (unknown fund, call, project; an organisation that is not a
     society), or a date range whose start is after its end.
     """
     raw = raw or {}
     labels = {"fund": _("专项资金"), "call": _("申报指南"), "project": _("项目")}
-    values = {k: _parse_id(raw.get(k), labels.get(k, _("学会"))) for k in _ID_TABLES}
+    values = {k: _parse_id(raw.get(k), labels[k]) for k in _ID_TABLES if k != "project"}
+    values["project"] = _project_by_number(raw.get("project"))
     society = _parse_id(raw.get("society"), _("学会"))
     date_from = _parse_day(raw.get("from"), _("起始日期"))
     date_to = _parse_day(raw.get("to"), _("结束日期"))

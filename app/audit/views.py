@@ -97,7 +97,11 @@ def list_downloads():
         stmt = stmt.where(Job.created_by_id == current_user.id)
     bundles = db.session.scalars(stmt.order_by(Job.id.desc()).limit(10)).all()
     return render_template(
-        "audit/downloads.html", args=request.args, bundles=bundles, can_fetch=can_fetch_bundle
+        "audit/downloads.html",
+        args=request.args,
+        bundles=bundles,
+        can_fetch=can_fetch_bundle,
+        choices=downloads.filter_choices(),
     )
 
 

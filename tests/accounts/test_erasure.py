@@ -39,7 +39,8 @@ def test_admin_erases_a_person_from_the_users_page(client, session):
     person = factories.user("applicant", name="李四")
     login(client, admin)
     refused = post(client, f"/admin/users/{person.id}/erase", {"reason": ""})
-    assert refused.status_code == 303 and session.get(User, person.id).erased_at is None
+    assert refused.status_code == 422 and session.get(User, person.id).erased_at is None
+    assert f'id="erase-reason-{person.id}-err"' in refused.get_data(as_text=True)
     done = post(client, f"/admin/users/{person.id}/erase", {"reason": "离职且本人申请"})
     assert done.status_code == 302
     assert session.get(User, person.id).name != "李四"

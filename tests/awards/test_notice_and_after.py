@@ -184,6 +184,15 @@ def test_agreement_tranches_sum_to_the_award_and_signing_is_immutable(session):
     assert agreement.state == "signed" and project.state == "in_progress"
     assert [m.state for m in project.milestones] == ["accepted", "planned", "planned"]
     assert sum(t.amount_fen for t in project.tranches) == 3_333_333
+    # Issue 11: the first tranche qualifies at signing, not at the next ``flask tick``,
+    # so it is on the approver's to-do at once.
+    assert [t.state for t in project.tranches] == ["releasable", "planned", "planned"]
+    first = project.tranches[0]
+    assert [e.actor_role for e in events("tranche.qualify", first.id)] == ["system"]
+    from app.projects.views.todo import _todo
+
+    todo = _todo(factories.user("approver"))
+    assert any("拨付" in str(label) and count == 1 for label, count, _endpoint in todo), todo
     db.session.flush()
     with pytest.raises(DBAPIError, match="immutable"), db.session.begin_nested():
         db.session.execute(

@@ -593,7 +593,7 @@ def _walk(live_app, base, page, tmp_path):  # noqa: PLR0915
         expect(page.locator("main .badge").first).to_have_text("已签订")
 
     # 13. The first tranche: the approver releases it, finance records the payment.
-    # (The tick qualifies the tranche whose milestone, signing, is now done.)
+    # (Signing qualified it already; the day's tick, as cron would run it, changes nothing.)
     _tick(live_app, t0 + timedelta(days=17, hours=1))
     _as(page, base, s["approver"])
     page.get_by_role("link", name="待批准拨付的批次").click()  # from the home page

@@ -24,7 +24,8 @@ def test_first_tranche_released_and_paid_after_signing(session):
     r = project()
     p = r.project
     first = p.tranches[0]
-    assert [t.state for t in p.tranches] == ["planned", "planned", "planned"]
+    # Issue 11: the first tranche qualifies at signing (milestone 0 accepted).
+    assert [t.state for t in p.tranches] == ["releasable", "planned", "planned"]
     with at(2026, 3, 10):
         ops.release_tranche(first, actor=r.approver)
         assert first.state == "released"

@@ -69,11 +69,20 @@ SOCIETY_A = ("applicant", "society_admin")
 MATRIX: dict[str, Route] = {
     # --- home, accounts
     "home.index": Route(overrides={ANONYMOUS: LOGIN}, why="public; anonymous → login"),
+    "home.favicon": Route(
+        overrides={i: REDIRECT for i in IDENTITIES}, why="public; → the static SVG icon"
+    ),
     "home.notifications": Route(),
     "home.mark_notifications_read": Route(why="own messages only (id filtered by user, 404)"),
     "home.job_status": Route(
         overrides=_only(("auditor",), NOT_FOUND, among=EVERY_ROLE),
         why="a job's progress only to its creator (the auditor who asked for the bundle)",
+    ),
+    "home.list_jobs": Route(),  # one's own jobs only: filtered, nothing to refuse
+    "home.job_file": Route(
+        overrides={i: NOT_FOUND for i in EVERY_ROLE},
+        why="an export job's file only to its creator, and the world's job is a bundle"
+        " (served by audit.fetch_bundle), not an export",
     ),
     "accounts.login": Route(),
     "accounts.logout": Route(),
@@ -174,6 +183,7 @@ MATRIX: dict[str, Route] = {
     "reviews.ranking": Route(),
     "reviews.ranking_xlsx": Route(),
     "reviews.scores_xlsx": Route(),
+    "reviews.queue_scores": Route(),
     "reviews.scores_csv": Route(),
     "reviews.finish_round": Route(),
     "reviews.rate_experts": Route(),
@@ -207,6 +217,7 @@ MATRIX: dict[str, Route] = {
     "awards.publish": Route(args={"call_id": "award_call_id"}),
     "awards.confirm": Route(args={"call_id": "award_call_id"}),
     "awards.allocation": Route(args={"call_id": "award_call_id"}),
+    "awards.queue_letters": Route(args={"call_id": "award_call_id"}),
     "awards.list_notices": Route(),
     "awards.show_notice": Route(),
     "awards.notice_pdf": Route(),
@@ -251,13 +262,13 @@ MATRIX: dict[str, Route] = {
     "projects.review_report": Route(),
     "projects.endorse_report": Route(),
     "projects.download_voucher": Route(
-        overrides={"local_partner": FORBIDDEN},
-        why="voucher scans: the society, staff and the engaged evaluator (404 for the unengaged)",
+        why="voucher scans: the society, its co-building government, staff and the engaged "
+        "evaluator (404 for the unengaged and other governments)",
     ),
     "projects.download_attachment": Route(
         args={"attachment_id": "report_attachment_id"},
-        overrides={"local_partner": FORBIDDEN},
-        why="report files: the society, staff and the engaged evaluator (404 for the unengaged)",
+        why="report files: the society, its co-building government, staff and the engaged "
+        "evaluator (404 for the unengaged and other governments)",
     ),
     "projects.request_change": Route(),
     "projects.manage": Route(args={"action": "=begin_midterm"}),
@@ -272,6 +283,7 @@ MATRIX: dict[str, Route] = {
     "projects.record_clawback": Route(),
     "projects.finance": Route(),
     "projects.download": Route(args={"kind": "=disbursements"}),
+    "projects.queue_sheet": Route(args={"kind": "=disbursements"}),
     # --- performance evaluation (the world's evaluator is engaged on A's project)
     "evaluation.list_evaluations": Route(),
     "evaluation.new_engagement": Route(),
