@@ -263,8 +263,9 @@ def test_society_registers_applies_and_is_accepted(live_app, live_server, page, 
     # 6. The secretariat endorses it with the sealed scan.
     card = page.locator(".card", has_text="单位审核")
     card.get_by_role("button", name="审核通过并报送").click()  # no scan yet
-    _alert(page, "请上传盖章后的申报书扫描件。")
+    # The error is shown beside the file field on the re-rendered page (422), not as a banner.
     card = page.locator(".card", has_text="单位审核")
+    expect(card.get_by_text("请上传盖章后的申报书扫描件。")).to_be_visible()
     card.get_by_label("盖章后的申报书扫描件（PDF或图片）").set_input_files(str(pdf))
     card.get_by_role("button", name="审核通过并报送").click()
     _alert(page, "单位审核已通过，申报书已报送学会部。")
@@ -282,7 +283,11 @@ def test_society_registers_applies_and_is_accepted(live_app, live_server, page, 
     amount = page.get_by_label("承诺配套资金（元），不低于 17,000.00")
     amount.fill("10,000")
     page.get_by_role("button", name="确认", exact=True).click()
-    _alert(page, "承诺配套资金 10,000.00 元，低于要求的 17,000.00 元")
+    # Beside the field, with the typed amount kept (422, not a banner after a redirect).
+    expect(
+        page.locator("main").get_by_text("承诺配套资金 10,000.00 元，低于要求的 17,000.00 元")
+    ).to_be_visible()
+    expect(page.get_by_label("承诺配套资金（元），不低于 17,000.00")).to_have_value("10,000")
     _checked(page, "apply-09-matching")
     page.get_by_label("承诺配套资金（元），不低于 17,000.00").fill("30,000.00")
     page.get_by_role("button", name="确认", exact=True).click()
