@@ -36,3 +36,11 @@ def send(users, subject: str, body: str, *, link: str | None = None, key: str | 
         if queue_mail(user, subject, body, link=link, dedupe_key=dedupe) is not None:
             sent += 1
     return sent
+
+
+def role_users(role: str) -> list[User]:
+    """Active users holding ``role`` (staff to-do mail)."""
+    rows = db.session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role)
+    ).all()
+    return [u for u in rows if u.is_active]

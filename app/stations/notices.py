@@ -10,39 +10,15 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.accounts.models import User, UserRole
+from app.accounts.models import User
+from app.accounts.notify import SOCIETY_ROLES, org_users, send
 from app.core import clock
-from app.core.outbox import queue_mail
 from app.core.tick import on_tick
 from app.extensions import db
 
-SOCIETY_ROLES = ("applicant", "society_admin")
 REQUESTER_ROLES = ("enterprise", "local_partner", "applicant", "society_admin")
 # A station's report for last year is due from this day of the year (month, day) on.
 REPORT_DUE_FROM = (1, 15)
-
-
-def org_users(org_id: int | None, roles) -> list[User]:
-    """Active users of ``org_id`` holding one of ``roles``."""
-    if org_id is None:
-        return []
-    rows = db.session.scalars(
-        select(User)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(User.org_id == org_id, UserRole.role.in_(roles), User.erased_at.is_(None))
-        .order_by(User.id)
-        .distinct()
-    ).all()
-    return [u for u in rows if u.is_active]
-
-
-def _send(users, subject: str, body: str, *, link: str, key: str | None = None) -> int:
-    sent = 0
-    for user in {u.id: u for u in users}.values():
-        dedupe = f"{key}:u{user.id}" if key else None
-        if queue_mail(user, subject, body, link=link, dedupe_key=dedupe) is not None:
-            sent += 1
-    return sent
 
 
 def _requesters(need) -> list[User]:
@@ -61,13 +37,13 @@ def need_screened(need) -> int:
             title=need.title,
             reason=need.screen_reason or "",
         )
-    return _send(_requesters(need), subject, body, link=f"/needs/{need.id}")
+    return send(_requesters(need), subject, body, link=f"/needs/{need.id}")
 
 
 def need_answered(need, proposal) -> int:
     """The requester and the station's lead society learn a society proposed."""
     users = _requesters(need) + org_users(need.station.society_id, SOCIETY_ROLES)
-    return _send(
+    return send(
         users,
         _("需求收到对接方案"),
         _(
@@ -89,7 +65,7 @@ def need_matched(need) -> int:
     """The requester, the lead society and the chosen society learn the match."""
     users = _requesters(need) + org_users(need.station.society_id, SOCIETY_ROLES)
     users += _chosen_societies(need)
-    return _send(
+    return send(
         users,
         _("需求已对接项目"),
         _("需求“%(title)s”已对接项目 %(project)s。", title=need.title, project=need.project_id),
@@ -101,7 +77,7 @@ def need_closed(need) -> int:
     """The lead society and the chosen society learn the result and the score."""
     users = org_users(need.station.society_id, SOCIETY_ROLES)
     users += _chosen_societies(need)
-    return _send(
+    return send(
         users,
         _("需求已关闭"),
         _(
@@ -118,7 +94,7 @@ def base_confirmed(station) -> int:
     users = org_users(station.society_id, SOCIETY_ROLES) + org_users(
         station.government_id, ("local_partner", *SOCIETY_ROLES)
     )
-    return _send(
+    return send(
         users,
         _("服务站已认定为示范基地"),
         _("服务站“%(name)s”已由学会部认定为示范基地。", name=station.name),
@@ -131,7 +107,7 @@ def evaluation_returned(evaluation) -> int:
     from app.stations.states import GRADE_LABELS
 
     station = evaluation.station
-    return _send(
+    return send(
         org_users(station.society_id, SOCIETY_ROLES),
         _("服务站年度绩效评价结果"),
         _(
@@ -166,7 +142,7 @@ def remind_reports_due() -> int:
     for station in stations:
         if station.established_at is None or clock.local(station.established_at).year > year:
             continue
-        sent += _send(
+        sent += send(
             org_users(station.society_id, SOCIETY_ROLES),
             _("请报送服务站年度报告"),
             _(
@@ -182,7 +158,7 @@ def remind_reports_due() -> int:
 
 def agency_engaged(station, agency_id: int) -> int:
     """The engaged agency's evaluators learn they may evaluate the station."""
-    return _send(
+    return send(
         org_users(agency_id, ("evaluator",)),
         _("委托评价服务站"),
         _("学会部委托贵机构对服务站“%(name)s”开展年度绩效评价。", name=station.name),

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from app.accounts.notify import role_users
 from app.audit import trail
 from app.awards.models import AgreementAmendment, Award, TaskAgreement
-from app.awards.operations.common import days, lock, notify_society, require, staff
+from app.awards.operations.common import days, lock, notify_society, require
 from app.awards.permissions import can_edit_agreement
 from app.awards.states import AGREEMENT_WORKFLOW, AMENDMENT_WORKFLOW
 from app.core import clock
@@ -372,7 +373,7 @@ def flag_overdue_agreements() -> int:
             key=f"agreement:{row.id}:overdue",
             roles=("society_admin",),
         )
-        for officer in staff("officer"):
+        for officer in role_users("officer"):
             queue_mail(
                 officer,
                 subject,

@@ -7,13 +7,12 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from app.accounts.models import User, UserRole
+from app.accounts.notify import SOCIETY_ROLES, org_users, send
 from app.applications.models import Application
 from app.applications.operations.common import lock as lock_application
 from app.applications.operations.common import touch
 from app.applications.states import APPLICATION_WORKFLOW
 from app.core.errors import NotAllowed
-from app.core.outbox import queue_mail
 from app.extensions import db
 
 
@@ -55,27 +54,6 @@ def reopen_application(
     return app
 
 
-def society_users(society_id: int, roles=("applicant", "society_admin")) -> list[User]:
-    """Active users of a society holding one of ``roles``."""
-    rows = db.session.scalars(
-        select(User)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(User.org_id == society_id, UserRole.role.in_(roles), User.erased_at.is_(None))
-        .order_by(User.id)
-        .distinct()
-    ).all()
-    return [u for u in rows if u.is_active]
-
-
 def notify_society(society_id: int, subject: str, body: str, *, link=None, key=None, roles=None):
     """Queue a message for the society's applicants and secretariat (one per user)."""
-    for user in society_users(society_id, roles or ("applicant", "society_admin")):
-        queue_mail(user, subject, body, link=link, dedupe_key=f"{key}:u{user.id}" if key else None)
-
-
-def staff(role: str) -> list[User]:
-    """Active users holding ``role`` (for to-do mail)."""
-    rows = db.session.scalars(
-        select(User).join(UserRole, UserRole.user_id == User.id).where(UserRole.role == role)
-    ).all()
-    return [u for u in rows if u.is_active]
+    send(org_users(society_id, roles or SOCIETY_ROLES), subject, body, link=link, key=key)

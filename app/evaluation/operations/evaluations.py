@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from app.accounts.notify import org_users
 from app.audit import trail
 from app.core import clock
 from app.core.errors import DomainError, ValidationFailed
@@ -32,12 +33,6 @@ from app.extensions import db
 from app.projects.models import Project
 
 
-def _society_users(society_id: int):
-    from app.awards.operations.common import society_users
-
-    return society_users(society_id)
-
-
 def request_self_evaluation(evaluation: Evaluation, *, actor) -> Evaluation:
     """The officer asks the project's society for its self-evaluation (→ self_evaluating).
 
@@ -46,7 +41,7 @@ def request_self_evaluation(evaluation: Evaluation, *, actor) -> Evaluation:
     """
     evaluation = lock(Evaluation, evaluation)
     EVALUATION_WORKFLOW.apply(evaluation, "request_self_evaluation", actor=actor)
-    for user in _society_users(evaluation.project.society_id):
+    for user in org_users(evaluation.project.society_id):
         queue_mail(
             user,
             _("请填写绩效自评表"),
@@ -292,7 +287,7 @@ def accept_evaluation(
         evaluation.follow_up_applied = apply_follow_up(
             evaluation.project, follow_up, actor=actor, evaluation=evaluation
         )
-    for user in _society_users(evaluation.project.society_id):
+    for user in org_users(evaluation.project.society_id):
         queue_mail(
             user,
             _("绩效评价结果：%(g)s", g=GRADE_ZH[evaluation.grade]),

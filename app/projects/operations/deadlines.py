@@ -9,11 +9,11 @@ from datetime import date, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.accounts.notify import org_users, role_users
 from app.applications.notices import remind_calls_closing
 from app.audit import trail
 from app.awards.models import TaskAgreement
 from app.awards.notices import remind_agreements_to_sign
-from app.awards.operations.common import society_users, staff
 from app.core import clock
 from app.core.outbox import queue_mail
 from app.core.tick import on_tick
@@ -150,7 +150,7 @@ def send_reminders(today: date | None = None) -> int:
             t=m.title,
             d=m.due_on.isoformat(),
         )
-        for user in society_users(m.project.society_id):
+        for user in org_users(m.project.society_id):
             queued += _queue(
                 user,
                 subject,
@@ -160,7 +160,7 @@ def send_reminders(today: date | None = None) -> int:
             )
     if late:
         body = "\n".join(f"{m.project_id} {m.title} {m.due_on.isoformat()}" for m in late)
-        for officer in staff("officer"):
+        for officer in role_users("officer"):
             subject = _("逾期未报的进展报告：%(n)s 项", n=len(late))
             key = f"reminder:{today}:overdue-digest:u{officer.id}"
             queued += _queue(officer, subject, body, "/projects/", key)
@@ -172,7 +172,7 @@ def send_reminders(today: date | None = None) -> int:
     for row in agreements:
         subject = _("任务书逾期未签：%(n)s", n=row.number)
         body = _("任务书 %(n)s 已逾期未签订，请尽快签订。", n=row.number)
-        for user in society_users(row.society_id, ("society_admin",)):
+        for user in org_users(row.society_id, ("society_admin",)):
             queued += _queue(
                 user,
                 subject,
@@ -199,7 +199,7 @@ def send_reminders(today: date | None = None) -> int:
             e=planned_end(project).isoformat(),
             d=due.isoformat(),
         )
-        for user in society_users(project.society_id):
+        for user in org_users(project.society_id):
             queued += _queue(
                 user,
                 subject,
@@ -209,7 +209,7 @@ def send_reminders(today: date | None = None) -> int:
             )
     if late_closing:
         body = "\n".join(f"{p.id} {d.isoformat()}" for p, d in late_closing)
-        for officer in staff("officer"):
+        for officer in role_users("officer"):
             subject = _("逾期未交的结题报告：%(n)s 项", n=len(late_closing))
             key = f"reminder:{today}:closing-digest:u{officer.id}"
             queued += _queue(officer, subject, body, "/projects/", key)
@@ -221,7 +221,7 @@ def send_reminders(today: date | None = None) -> int:
         body = _(
             "项目 %(p)s 须于 %(d)s 前完成整改。", p=project.id, d=project.rectify_by.isoformat()
         )
-        for user in society_users(project.society_id):
+        for user in org_users(project.society_id):
             queued += _queue(
                 user,
                 subject,
