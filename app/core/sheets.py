@@ -155,6 +155,10 @@ class Footer:
         )
 
 
+_TEXT, _YUAN, _INT, _OTHER = "text", "yuan", "int", "other"
+_FAST_KINDS = {"text": _TEXT, "yuan": _YUAN, "int": _INT}
+
+
 class XlsxSheet:
     """One sheet being streamed; continues on ``名称(2)`` past Excel's row limit."""
 
@@ -162,12 +166,17 @@ class XlsxSheet:
 
     def __init__(self, book: XlsxBook, name: str, columns: Sequence[Column]):
         self.book, self.name, self.columns = book, name, list(columns)
+        self._kinds = tuple(_FAST_KINDS.get(c.kind, _OTHER) for c in self.columns)
         self.rows, self._part = 0, 1
         self._open(name)
 
     def _open(self, name: str) -> None:
         book = self.book
         self.ws = book.workbook.add_worksheet(name)
+        # The undecorated writers: the public ones check every call for "A1" cell
+        # names, which ``append`` never passes (private, so looked up with a fallback).
+        self._write_string = getattr(self.ws, "_write_string", self.ws.write_string)
+        self._write_number = getattr(self.ws, "_write_number", self.ws.write_number)
         for index, column in enumerate(self.columns):
             fmt = book.money if column.kind == "yuan" else None
             self.ws.set_column(index, index, column.width, fmt)
@@ -180,23 +189,42 @@ class XlsxSheet:
         self._next = self.HEADER_ROWS
 
     def append(self, values: Sequence) -> None:
-        """Write one row; text is written as a string, never a formula."""
+        """Write one row; text is written as a string, never a formula.
+
+        The same cells as ``_cell`` gives, with its common kinds inlined: this
+        loop runs for every cell of a sheet of up to a million rows.
+        """
         if self._next >= XLSX_MAX_ROWS - 2:  # room for the footer rows
             self._finish()
             self._part += 1
             self._open(f"{self.name}({self._part})")
-        book, row = self.book, self._next
-        for index, (column, value) in enumerate(zip(self.columns, values, strict=True)):
-            cell = _cell(column, value)
-            if cell is None:
+        row, money = self._next, self.book.money
+        write_string, write_number = self._write_string, self._write_number
+        for index, (kind, value) in enumerate(zip(self._kinds, values, strict=True)):
+            if value is None or value == "":
                 continue
-            if isinstance(cell, Decimal):
-                # Display only: fen / 100 is exact in a double far beyond any fund's total.
-                self.ws.write_number(row, index, float(cell), book.money)
-            elif isinstance(cell, int):
-                self.ws.write_number(row, index, cell)
+            if kind is _TEXT:
+                if value.__class__ is not str:
+                    value = str(value)
+                if value.startswith(FORMULA_PREFIXES):
+                    value = "'" + value
+                write_string(row, index, value)
+            elif kind is _YUAN:
+                # Display only: fen / 100 is exact in a double far beyond any fund's
+                # total, and equals float(yuan(fen)) (both round the same quotient).
+                write_number(row, index, int(value) / 100, money)
+            elif kind is _INT:
+                write_number(row, index, int(value))
             else:
-                self.ws.write_string(row, index, cell)
+                cell = _cell(self.columns[index], value)
+                if cell is None:
+                    continue
+                if isinstance(cell, Decimal):
+                    write_number(row, index, float(cell), money)
+                elif isinstance(cell, int):
+                    write_number(row, index, cell)
+                else:
+                    write_string(row, index, cell)
         self._next += 1
         self.rows += 1
 

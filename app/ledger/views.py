@@ -167,7 +167,7 @@ def download_transfers():
     )  # fmt: skip
     db.session.commit()
     ids = exports.filter_transfers(select(LedgerTransfer.id), **filters)
-    body = stream_with_context(exports.transfers_csv(ids))
+    body = stream_with_context(exports.transfers_csv_bytes(ids))
     response = Response(body, mimetype="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = "attachment; filename=ledger_transfers.csv"
     return response
