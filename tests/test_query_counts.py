@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import event, func, select
 
+from app.awards import operations as awards
 from app.calls import operations as calls
 from app.core import clock
 from app.extensions import db
@@ -45,6 +46,10 @@ def _round(n_apps: int, n_experts: int, officer, finance) -> SimpleNamespace:
         reviews.respond(row, "accept", actor=user, no_conflict=True, pledge=True)
         reviews.submit_sheet(row, {"scores": SCORES, "overall_comment": "可行。"}, actor=user)
     reviews.finish_round(the_call, actor=officer)
+    # The decision page lists proposals and not-funded decisions row by row.
+    for row in rows[: n_apps // 2]:
+        awards.propose_award(row, 100_000, "同意。", actor=officer)
+    awards.mark_not_funded(rows[-1], "排名靠后。", actor=officer)
     for row in rows:
         g = row.id
         ledger.commit(the_call.id, g, 1_000_000, actor=officer, key=f"qc:{g}:commit")
@@ -66,9 +71,13 @@ def _pages(r) -> dict[str, tuple[str, str]]:
         "all applications": ("officer", "/applications"),
         "application detail": ("officer", f"/applications/{r.app.id}"),
         "applicant's applications": ("applicant", "/applications"),
+        "review calls": ("officer", "/reviews/calls"),
         "draw page": ("officer", f"/reviews/calls/{r.call.id}/draw"),
         "ranking page": ("officer", f"/reviews/calls/{r.call.id}/ranking"),
         "expert pool": ("officer", "/reviews/experts"),
+        "experts of the round": ("officer", f"/reviews/calls/{r.call.id}/experts"),
+        "award decision": ("officer", f"/awards/calls/{r.call.id}"),
+        "award decision (approver)": ("approver", f"/awards/calls/{r.call.id}"),
         "reviews list": ("reviewer", "/reviews/mine"),
         "ledger transfers": ("finance", "/ledger/transfers"),
         "trial balance": ("finance", "/ledger/"),
@@ -113,6 +122,7 @@ def people(session):
         "officer": f.user("officer"),
         "finance": f.user("finance"),
         "auditor": f.user("auditor"),
+        "approver": f.user("approver"),
     }
 
 

@@ -81,6 +81,18 @@ def test_ranking_page_is_paged_and_explained(client, session, small_pages):
         assert row.expert.user.name in page
 
 
+def test_whole_ranking_on_one_page(client, session, small_pages):
+    r = _round()
+    login(client, r.officer)
+    path = f"/reviews/calls/{r.call.id}/ranking"
+    paged = client.get(path).get_data(as_text=True)
+    assert "在一页中显示全部 3 条" in paged
+    page = client.get(f"{path}?all=1&page=2").get_data(as_text=True)
+    numbers = [a.project_number for a in r.apps]
+    assert all(f"<td>{n}</td>" in page for n in numbers)
+    assert "分页显示" in page and "1 / 2" not in page
+
+
 def test_reliability_verdicts():
     from decimal import Decimal
 

@@ -35,18 +35,25 @@ def ranking_of(call: Call) -> dict[int, tuple[int | None, str | None]]:
     from app.reviews.operations.panel import final_ranking, panel_of
     from app.reviews.operations.ranking import rank_call
 
-    ranking = rank_call(call)
+    ranking = rank_call(call)  # cached while the round's scores and applications stay
     final = final_ranking(panel_of(call), ranking)
     if final:
         return {
             row.application.id: (row.rank, None if row.final is None else str(row.final))
             for row in final
         }
-    out = {}
-    for row in ranking.rows:
-        r = row.ranked
-        out[row.application.id] = (r.rank, None if r.aggregate is None else str(r.aggregate))
-    return out
+    # Kept with the cached ranking (its memo), so the decision page and each proposal
+    # do not rebuild it; callers get their own copy.
+    out = ranking.memo.get("awards.ranking_of")
+    if out is None:
+        out = ranking.memo["awards.ranking_of"] = {
+            row.application.id: (
+                row.ranked.rank,
+                None if row.ranked.aggregate is None else str(row.ranked.aggregate),
+            )
+            for row in ranking.rows
+        }
+    return dict(out)
 
 
 def _reopened(app: Application) -> bool:

@@ -3,11 +3,13 @@ confirmation, the allocation table."""
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import lazyload, load_only
 
+from app.accounts.models import Organisation
 from app.applications.models import Application
 from app.awards import exports
 from app.awards import operations as ops
@@ -15,12 +17,14 @@ from app.awards.models import Award, AwardNotice, NotFundedDecision
 from app.awards.permissions import can_approve
 from app.awards.views import bp, done, download, fail
 from app.calls.models import Call
+from app.calls.operations import balance_fen
 from app.core import export_jobs
 from app.core.errors import DomainError
 from app.core.models import Job
 from app.core.money import parse_fen
 from app.core.permissions import requires
 from app.extensions import db
+from app.ledger import operations as ledger
 
 
 @bp.route("/calls")
@@ -35,31 +39,161 @@ def list_calls():
     return render_template("awards/calls.html", calls=calls)
 
 
+# The states in which an application appears on the decision page.
+DECISION_STATES = ("in_review", "reviewed", "proposed", "not_funded", "awarded")
+# Filters of the decision table (``show``): what each one lists.
+SHOW = ("todo", "proposed", "awarded", "not_funded")
+# Awards whose money is committed (approved and not revoked): ``ops.committed_fen``.
+BOUND = ("approved", "in_notice", "objection", "confirmed")
+
+
+def _back() -> dict:
+    """The decision page's paging and filters, carried through a form post and back."""
+    return {k: request.args[k] for k in ("page", "q", "show") if request.args.get(k)}
+
+
+def _live_not_funded():
+    return (
+        select(NotFundedDecision.id)
+        .where(
+            NotFundedDecision.application_id == Application.id,
+            NotFundedDecision.overturned_at.is_(None),
+        )
+        .exists()
+    )
+
+
+def _with_award(states):
+    return (
+        select(Award.id)
+        .where(Award.application_id == Application.id, Award.state.in_(states))
+        .exists()
+    )
+
+
+def _decision_ids(call: Call, q: str, show: str) -> list[int]:
+    """The ids of the call's applications on the decision page (filtered), one query."""
+    stmt = select(Application.id).where(
+        Application.call_id == call.id, Application.state.in_(DECISION_STATES)
+    )
+    if show == "todo":
+        stmt = stmt.where(Application.state == "reviewed", ~_live_not_funded())
+    elif show == "proposed":
+        stmt = stmt.where(_with_award(("proposed",)))
+    elif show == "awarded":
+        stmt = stmt.where(_with_award(BOUND))
+    elif show == "not_funded":
+        stmt = stmt.where(_live_not_funded())
+    if q:
+        pattern = f"%{q}%"
+        stmt = stmt.join(Organisation, Organisation.id == Application.society_id).where(
+            Application.project_number.ilike(pattern)
+            | Application.title.ilike(pattern)
+            | Organisation.name.ilike(pattern)
+        )
+    return list(db.session.scalars(stmt))
+
+
+def _summary(call: Call) -> dict:
+    """Counts and sums of the whole call (every page), by the database: two queries."""
+    awards = {
+        state: (int(n), int(fen or 0))
+        for state, n, fen in db.session.execute(
+            select(Award.state, func.count(Award.id), func.sum(Award.amount_fen))
+            .where(Award.call_id == call.id)
+            .group_by(Award.state)
+        )
+    }
+    apps = {
+        state: (int(n), int(nf or 0))
+        for state, n, nf in db.session.execute(
+            select(
+                Application.state,
+                func.count(Application.id),
+                func.sum(case((_live_not_funded(), 1), else_=0)),
+            )
+            .where(Application.call_id == call.id, Application.state.in_(DECISION_STATES))
+            .group_by(Application.state)
+        )
+    }
+    reviewed, draft_not_funded = apps.get("reviewed", (0, 0))
+    return {
+        "committed": sum(awards.get(s, (0, 0))[1] for s in BOUND),
+        "proposed": awards.get("proposed", (0, 0)),
+        "confirmed": awards.get("confirmed", (0, 0))[0],
+        "todo": reviewed - draft_not_funded,
+        "in_review": apps.get("in_review", (0, 0))[0],
+        "not_funded": draft_not_funded + apps.get("not_funded", (0, 0))[0],
+        "listed": sum(n for n, _nf in apps.values()),
+    }
+
+
 @bp.route("/calls/<int:call_id>")
 @requires("awards.read")
 def show_call(call_id):
-    """The decision page: the ranking with each application's proposal or decision."""
+    """The decision page: the ranking with each application's proposal or decision,
+    one page of ``REVIEW_PAGE_SIZE`` rows at a time (searchable, filtered by what is
+    left to do); the call's totals are counted by the database over every page."""
     call = db.get_or_404(Call, call_id)
-    apps = db.session.scalars(
-        select(Application).where(
-            Application.call_id == call.id,
-            Application.state.in_(("in_review", "reviewed", "proposed", "not_funded", "awarded")),
-        )
-    ).all()
+    size = int(current_app.config.get("REVIEW_PAGE_SIZE", 100))
+    q = (request.args.get("q") or "").strip()[:100]
+    show = request.args.get("show") or ""
+    if show not in SHOW:
+        show = ""
+    page = max(request.args.get("page", type=int) or 1, 1)
     ranking = ops.ranking_of(call)
-    apps = sorted(apps, key=lambda a: ((ranking.get(a.id) or (None,))[0] or 10**9, a.id))
-    awards = {a.application_id: a for a in ops.awards_of(call.id) if a.state != "revoked"}
-    not_funded = {
-        d.application_id: d
-        for d in db.session.scalars(
-            select(NotFundedDecision).where(
-                NotFundedDecision.call_id == call.id, NotFundedDecision.overturned_at.is_(None)
+    ids = sorted(
+        _decision_ids(call, q, show),
+        key=lambda i: ((ranking.get(i) or (None,))[0] or 10**9, i),
+    )
+    total, ids = len(ids), ids[(page - 1) * size : page * size]
+    apps, awards, not_funded = [], {}, {}
+    if ids:
+        # The table shows a few columns of each row: no JSON columns, no joined call, and
+        # the awards and decisions without their (already listed) application.
+        by_id = {
+            a.id: a
+            for a in db.session.scalars(
+                select(Application)
+                .where(Application.id.in_(ids))
+                .options(
+                    load_only(
+                        Application.id,
+                        Application.call_id,
+                        Application.society_id,
+                        Application.project_number,
+                        Application.title,
+                        Application.requested_fen,
+                        Application.state,
+                    ),
+                    lazyload(Application.call),
+                )
             )
-        )
-    }
+        }
+        apps = [by_id[i] for i in ids]
+        awards = {
+            a.application_id: a
+            for a in db.session.scalars(
+                select(Award)
+                .where(Award.application_id.in_(ids), Award.state != "revoked")
+                .options(lazyload(Award.call), lazyload(Award.application), lazyload(Award.society))
+            )
+        }
+        not_funded = {
+            d.application_id: d
+            for d in db.session.scalars(
+                select(NotFundedDecision)
+                .where(
+                    NotFundedDecision.application_id.in_(ids),
+                    NotFundedDecision.overturned_at.is_(None),
+                )
+                .options(lazyload(NotFundedDecision.application))
+            )
+        }
     notices = db.session.scalars(
         select(AwardNotice).where(AwardNotice.call_id == call.id).order_by(AwardNotice.id)
     ).all()
+    summary = _summary(call)
     return render_template(
         "awards/call.html",
         call=call,
@@ -68,11 +202,19 @@ def show_call(call_id):
         awards=awards,
         not_funded=not_funded,
         notices=notices,
-        committed=ops.committed_fen(call.id),
+        committed=summary["committed"],
+        remaining=balance_fen(ledger.call_code(call.id)),
+        summary=summary,
         withdrawn=ops.awards_of(call.id, ("revoked",)),
         can_approve=can_approve,
         letter_jobs=_letter_jobs(call.id),
-        n_confirmed=len(exports.confirmed_awards(call.id)),
+        n_confirmed=summary["confirmed"],
+        page=page,
+        size=size,
+        total=total,
+        q=q,
+        show=show,
+        back=_back(),
     )
 
 
@@ -111,8 +253,8 @@ def propose(app_id):
     except DomainError as err:
         db.session.rollback()
         fail(err)
-        return redirect(url_for("awards.show_call", call_id=call_id))
-    return done("awards.show_call", _("已保存决定。"), call_id=call_id)
+        return redirect(url_for("awards.show_call", call_id=call_id, **_back()))
+    return done("awards.show_call", _("已保存决定。"), call_id=call_id, **_back())
 
 
 @bp.route("/<int:award_id>/approve", methods=["POST"])
@@ -125,8 +267,8 @@ def approve(award_id):
     except DomainError as err:
         db.session.rollback()
         fail(err)
-        return redirect(url_for("awards.show_call", call_id=award.call_id))
-    return done("awards.show_call", _("已审批，资金已占用。"), call_id=award.call_id)
+        return redirect(url_for("awards.show_call", call_id=award.call_id, **_back()))
+    return done("awards.show_call", _("已审批，资金已占用。"), call_id=award.call_id, **_back())
 
 
 @bp.route("/<int:award_id>/withdraw", methods=["POST"])
@@ -139,8 +281,8 @@ def withdraw(award_id):
     except DomainError as err:
         db.session.rollback()
         fail(err)
-        return redirect(url_for("awards.show_call", call_id=award.call_id))
-    return done("awards.show_call", _("立项建议已撤回。"), call_id=award.call_id)
+        return redirect(url_for("awards.show_call", call_id=award.call_id, **_back()))
+    return done("awards.show_call", _("立项建议已撤回。"), call_id=award.call_id, **_back())
 
 
 @bp.route("/calls/<int:call_id>/publish", methods=["POST"])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import Text, case, cast, func, select
+from sqlalchemy.orm import joinedload
 
 from app.accounts import operations as accounts
 from app.accounts.models import Organisation, User, UserRole
@@ -200,6 +202,77 @@ def search_experts(q: str = "", field_code: str = "", active_only: bool = False)
                 continue
         out.append(e)
     return out
+
+
+def page_experts(
+    q: str = "", field_code: str = "", *, page: int = 1, per_page: int = 100
+) -> tuple[list[Expert], int]:
+    """One page of ``search_experts(q, field_code)`` (same matches, same order) and
+    the number of matches, in two queries whatever the size of the pool.
+
+    Without a search the database counts and pages; with one, the candidates are
+    read as plain columns (no ORM rows) and matched as ``search_experts`` does,
+    and only the page's experts are loaded.
+    """
+    offset = (max(page, 1) - 1) * per_page
+    if not q and not field_code:
+        total = db.session.scalar(select(func.count(Expert.id))) or 0
+        ids = select(Expert.id).order_by(Expert.id).limit(per_page).offset(offset)
+        rows = db.session.scalars(
+            select(Expert)
+            .where(Expert.id.in_(ids.scalar_subquery()))
+            .order_by(Expert.id)
+            .options(joinedload(Expert.user).lazyload(User.roles))  # names, not roles
+        ).all()
+        return list(rows), int(total)
+    e, u, o = Expert.__table__, User.__table__, Organisation.__table__
+    # Only the columns the search needs; the JSON lists come as text and are decoded
+    # here (decoding 5,000 of them through the column type cost more than the match).
+    needle = norm(q)
+    columns = [e.c.id]
+    if needle:
+        columns += [u.c.name, o.c.name, e.c.title, cast(e.c.keywords, Text)]
+    if field_code:
+        columns.append(cast(e.c.fields, Text))
+        # An element equal to the code appears in the text as the code in quotes.
+        quoted = {json.dumps(field_code), json.dumps(field_code, ensure_ascii=False)}
+    stmt = (
+        select(*columns)
+        .select_from(e.join(u, u.c.id == e.c.user_id).outerjoin(o, o.c.id == e.c.org_id))
+        .order_by(e.c.id)
+    )
+    matched = []
+    for row in db.session.execute(stmt):
+        if field_code:
+            text = row[-1] or ""
+            if not any(x in text for x in quoted) or field_code not in (json.loads(text) or []):
+                continue
+        if needle:
+            _id, name, org_name, title, keywords = row[:5]
+            keywords = (json.loads(keywords) if keywords else None) or []
+            if needle not in norm(" ".join([name, org_name or "", title, *keywords])):
+                continue
+        matched.append(row[0])
+    wanted = matched[offset : offset + per_page]
+    rows = db.session.scalars(
+        select(Expert)
+        .where(Expert.id.in_(wanted))
+        .order_by(Expert.id)
+        .options(joinedload(Expert.user).lazyload(User.roles))
+    ).all()
+    return list(rows), len(matched)
+
+
+def pool_counts() -> dict[str, int]:
+    """The whole pool's size, active and flagged experts, counted by the database."""
+    total, active, flagged = db.session.execute(
+        select(
+            func.count(Expert.id),
+            func.coalesce(func.sum(case((Expert.is_active.is_(True), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((Expert.is_flagged.is_(True), 1), else_=0)), 0),
+        )
+    ).one()
+    return {"total": int(total), "active": int(active), "flagged": int(flagged)}
 
 
 # --- import ---------------------------------------------------------------

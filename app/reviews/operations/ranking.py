@@ -234,12 +234,14 @@ def _compute_round(call: Call) -> RoundResult:
     )
 
 
-def round_result(call: Call) -> RoundResult:
+def round_result(call: Call, key: tuple | None = None) -> RoundResult:
     """The call's aggregation and ranking as plain data, computed once per state of
-    its submitted scores (``round_key``) and kept in a small per-process cache."""
+    its submitted scores (``round_key``, or ``key`` when the caller has it) and kept
+    in a small per-process cache."""
     if not call.rubric_snapshot_id:
         return RoundResult(None, (), {}, None, {}, 0)
-    key = round_key(call)
+    if key is None:
+        key = round_key(call)
     with _ROUNDS_LOCK:
         cached = _ROUNDS.get(key)
         if cached is not None:
@@ -263,10 +265,11 @@ def rank_call(call: Call) -> Ranking:
     applications are listed as ``AppLine`` rows, and the whole ranking is kept
     while neither the scores nor the call's applications change.
     """
-    result = round_result(call)
+    scores_key = round_key(call) if call.rubric_snapshot_id else None  # one query, once
+    result = round_result(call, scores_key)
     if result.rubric is None:
         return Ranking(None, [], None, {}, 0)
-    key = (round_key(call), _applications_key(call))
+    key = (scores_key, _applications_key(call))
     with _ROUNDS_LOCK:
         cached = _RANKINGS.get(key)
         if cached is not None:
@@ -464,14 +467,21 @@ class FeeRow:
         return self.amount_fen + self.panel_fen
 
 
+def fee_rates() -> tuple[int, int]:
+    """The remote-review fee per application (senior, other), in fen, from the config."""
+    config = current_app.config
+    return (
+        int(config.get("REVIEW_FEE_SENIOR_FEN", 50_000)),
+        int(config.get("REVIEW_FEE_OTHER_FEN", 30_000)),
+    )
+
+
 def remote_fee_rows(call: Call) -> list[FeeRow]:
     """Remote-review fees per expert from the call's submitted reviews, at the configured
     rates (``REVIEW_FEE_SENIOR_FEN`` / ``REVIEW_FEE_OTHER_FEN`` per application); the
     panel days are added by ``operations.panel.fee_rows``.
     """
-    config = current_app.config
-    senior = int(config.get("REVIEW_FEE_SENIOR_FEN", 50_000))
-    other = int(config.get("REVIEW_FEE_OTHER_FEN", 30_000))
+    senior, other = fee_rates()
     counts = db.session.execute(
         select(ReviewAssignment.expert_id, func.count(ReviewAssignment.id))
         .where(ReviewAssignment.call_id == call.id, ReviewAssignment.state == "submitted")

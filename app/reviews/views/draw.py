@@ -7,7 +7,7 @@ import io
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from app.applications.models import Application
 from app.calls.models import Call
@@ -46,12 +46,18 @@ def list_calls():
     calls = db.session.scalars(
         select(Call).where(Call.state != "draft").order_by(Call.id.desc())
     ).all()
-    counts = {}
-    for call in calls:
-        rows = db.session.scalars(
-            select(ReviewAssignment.state).where(ReviewAssignment.call_id == call.id)
-        ).all()
-        counts[call.id] = (sum(1 for s in rows if s == "submitted"), len(rows))
+    # (submitted, all) assignments per call, counted by the database in one query.
+    counts = {call.id: (0, 0) for call in calls}
+    for call_id, submitted, total in db.session.execute(
+        select(
+            ReviewAssignment.call_id,
+            func.coalesce(func.sum(case((ReviewAssignment.state == "submitted", 1), else_=0)), 0),
+            func.count(ReviewAssignment.id),
+        )
+        .where(ReviewAssignment.call_id.in_([call.id for call in calls]))
+        .group_by(ReviewAssignment.call_id)
+    ):
+        counts[call_id] = (int(submitted), int(total))
     return render_template("reviews/calls.html", calls=calls, counts=counts)
 
 

@@ -22,6 +22,7 @@ from app.reviews import exports
 from app.reviews import operations as ops
 from app.reviews.forms import ExpertForm, ImportForm, RelationForm
 from app.reviews.models import Expert
+from app.reviews.operations.pool import page_experts, pool_counts
 from app.reviews.states import RELATION_LABELS
 from app.reviews.views import bp, download
 
@@ -38,10 +39,22 @@ def _expert_or_404(expert_id: int) -> Expert:
 @bp.route("/experts")
 @requires("reviews.manage")
 def list_experts():
-    """The pool, searchable by name, organisation, keyword and field code."""
-    q, field = request.args.get("q", ""), request.args.get("field", "").strip()
-    experts = ops.search_experts(q, field)
-    return render_template("reviews/experts.html", experts=experts, q=q, field=field)
+    """The pool, searchable by name, organisation, keyword and field code; one page of
+    ``REVIEW_PAGE_SIZE`` experts at a time, counted by the database."""
+    q, field = request.args.get("q", "")[:100], request.args.get("field", "").strip()[:40]
+    size = int(current_app.config.get("REVIEW_PAGE_SIZE", 100))
+    page = max(request.args.get("page", type=int) or 1, 1)
+    experts, total = page_experts(q, field, page=page, per_page=size)
+    return render_template(
+        "reviews/experts.html",
+        experts=experts,
+        q=q,
+        field=field,
+        page=page,
+        size=size,
+        total=total,
+        counts=pool_counts(),
+    )
 
 
 @bp.route("/experts/new", methods=["GET", "POST"])

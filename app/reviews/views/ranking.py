@@ -9,6 +9,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from app.calls.models import Call
 from app.core import export_jobs
@@ -23,6 +24,7 @@ from app.reviews.forms import RatingForm, ReasonForm
 from app.reviews.models import Expert, ExpertRating
 from app.reviews.operations.common import lang
 from app.reviews.operations.panel import ranking_section
+from app.reviews.operations.panel.fees import fee_page
 from app.reviews.scoring import FLAGS
 from app.reviews.views import bp, download
 
@@ -83,7 +85,10 @@ def ranking(call_id):
     rows = [r for r in result.rows if not flag or flag in r.ranked.flags]
     rows = _sorted(rows, request.args.get("sort", "rank"))
     size = int(current_app.config.get("REVIEW_PAGE_SIZE", 100))
-    page = max(request.args.get("page", type=int) or 1, 1)
+    show_all = request.args.get("all") == "1"  # the whole ranking on one page (to print)
+    if show_all:
+        size = max(len(rows), 1)
+    page = 1 if show_all else max(request.args.get("page", type=int) or 1, 1)
     total_rows, rows = len(rows), rows[(page - 1) * size : page * size]
     chart_json = result.memo.get("chart_json")
     if chart_json is None:  # kept with the cached ranking
@@ -104,6 +109,7 @@ def ranking(call_id):
         page=page,
         size=size,
         total_rows=total_rows,
+        show_all=show_all,
         method_label=METHOD_LABELS.get(result.rubric.aggregation) if result.rubric else None,
         normalization_label=(
             NORMALIZATION_LABELS.get(result.rubric.normalization) if result.rubric else None
@@ -215,15 +221,35 @@ def rate_experts(call_id):
         else:
             db.session.commit()
             flash(_("评价已保存。"), "success")
-            return redirect(url_for("reviews.rate_experts", call_id=call.id))
+            back = {k: request.args[k] for k in ("page", "q") if request.args.get(k)}
+            return redirect(url_for("reviews.rate_experts", call_id=call.id, **back))
     elif form.errors:
         status = 400
-    fees = ops.fee_rows(call)
+    # One page of the round's experts; the totals are the whole round's.
+    size = int(current_app.config.get("REVIEW_PAGE_SIZE", 100))
+    page = max(request.args.get("page", type=int) or 1, 1)
+    q = (request.args.get("q") or "").strip()[:100]
+    fees, total, totals = fee_page(call, q=q, page=page, per_page=size)
+    ids = [f.expert.id for f in fees]
     ratings = {
-        r.expert_id: r for r in db.session.query(ExpertRating).filter_by(call_id=call.id).all()
+        r.expert_id: r
+        for r in db.session.scalars(
+            select(ExpertRating).where(
+                ExpertRating.call_id == call.id, ExpertRating.expert_id.in_(ids)
+            )
+        )
     }
     return render_template(
-        "reviews/experts_round.html", call=call, fees=fees, ratings=ratings, form=form
+        "reviews/experts_round.html",
+        call=call,
+        fees=fees,
+        ratings=ratings,
+        form=form,
+        page=page,
+        size=size,
+        total=total,
+        totals=totals,
+        q=q,
     ), status
 
 
