@@ -93,6 +93,20 @@ def fund_available_fen(fund: Fund) -> int:
     return balance_fen(ledger.fund_code(fund.id))
 
 
+def funds_available_fen(funds) -> dict[int, int]:
+    """``fund_available_fen`` of every fund in ``funds``, in one query: {fund id: fen}."""
+    codes = {ledger.fund_code(f.id): f.id for f in funds}
+    found = {
+        codes[code]: int(credits) - int(debits)
+        for code, credits, debits in db.session.execute(
+            select(LedgerAccount.code, LedgerAccount.credits_fen, LedgerAccount.debits_fen).where(
+                LedgerAccount.code.in_(list(codes))
+            )
+        )
+    }
+    return {fund_id: found.get(fund_id, 0) for fund_id in codes.values()}
+
+
 def create_call(fund_id: int, data: dict, *, actor) -> Call:
     """Create a draft call under ``fund_id`` with the rules in ``data``.
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from app.accounts.models import Organisation
 from app.calls import societies as ops
@@ -14,7 +14,7 @@ from app.calls.forms import SocietyRegistrationForm, StaffForm
 from app.core import imports
 from app.core.errors import DomainError
 from app.core.files import send_stored
-from app.core.forms import show_error
+from app.core.forms import page_args, show_error
 from app.core.permissions import PUBLIC, requires
 from app.extensions import db, limiter
 from app.home import navigation
@@ -55,13 +55,22 @@ def register():
 @bp.route("/societies")
 @requires("societies.verify")
 def list_societies():
-    """Societies, unverified ones first."""
+    """Societies, unverified ones first; paged, searchable by name or credit code."""
+    q = (request.args.get("q") or "").strip()
+    page, size = page_args(request)
+    stmt = select(Organisation).where(Organisation.kind.in_(("society", "local_government")))
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(Organisation.name.ilike(like), Organisation.credit_code.ilike(like)))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     orgs = db.session.scalars(
-        select(Organisation)
-        .where(Organisation.kind.in_(("society", "local_government")))
-        .order_by(Organisation.is_verified, Organisation.id.desc())
+        stmt.order_by(Organisation.is_verified, Organisation.id.desc())
+        .limit(size)
+        .offset((page - 1) * size)
     ).all()
-    return render_template("calls/societies.html", orgs=orgs)
+    return render_template(
+        "calls/societies.html", orgs=orgs, q=q, page=page, size=size, total=total
+    )
 
 
 @bp.route("/societies/<int:org_id>/verify", methods=["POST"])

@@ -213,7 +213,7 @@ def _funds_page(form, pay_form, pay_fund_id, status):
             .group_by(Call.fund_id)
         )
     }
-    available = {f.id: ops.fund_available_fen(f) for f in funds}
+    available = ops.funds_available_fen(funds)  # one query, not one per fund
     return render_template(
         "calls/funds.html",
         funds=funds,

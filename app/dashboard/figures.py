@@ -28,10 +28,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import distinct, func, literal, select
+from sqlalchemy import Numeric, and_, case, cast, distinct, func, literal, select
 
 from app.accounts.models import Organisation
 from app.applications.models import Application
+from app.audit.models import AuditEvent
 from app.awards.models import Award
 from app.calls.models import DEFAULT_CATEGORIES, Call, Fund
 from app.calls.states import CATEGORY_LABELS
@@ -157,13 +158,19 @@ def _month(column):
     return func.strftime("%Y-%m", column, "+8 hours")  # Shanghai has no daylight saving
 
 
-def money_by_month(filters: Filters) -> dict:
-    """Money per stage and month from the ledger.
+# Money by month is the one figure that reads every ledger transfer. The ledger only
+# grows (a transfer is never edited or deleted; writers are serialised by the audit head
+# lock, so ids are committed in order), so each process keeps the sums per filter and
+# reads only the transfers past the last one it summed. The audit chain says whether the
+# database still has the same history: the hash of the event at the remembered sequence
+# number must be unchanged (a restored backup or a rolled-back test transaction has
+# another chain, and everything is summed again).
+_MONEY: dict[tuple, tuple[int, int, str, dict]] = {}
+_MONEY_ENTRIES = 64
 
-    Returns ``{"months": ["YYYY-MM", …], "series": {stage: [fen per month]},
-    "cumulative": {stage: [running fen]}, "totals": {stage: fen}}``. A transfer's call
-    is its own tag, else its grant's award's call.
-    """
+
+def _money_sums(ids: list[int] | None, after_id: int, upto_id: int) -> dict[tuple, int]:
+    """Sum of transfers ``after_id < id <= upto_id`` by (code, reversed code, month)."""
     t = LedgerTransfer.__table__.alias("t")
     original = LedgerTransfer.__table__.alias("o")
     award = Award.__table__.alias("a")
@@ -175,22 +182,55 @@ def money_by_month(filters: Filters) -> dict:
                 award, award.c.id == t.c.grant_id
             )
         )
+        .where(t.c.id > after_id, t.c.id <= upto_id)
         .group_by(t.c.code, original.c.code, month)
     )
-    ids = call_ids(filters)
     if ids is not None:
         stmt = stmt.where(func.coalesce(t.c.call_id, award.c.call_id).in_(ids))
+    return {
+        (code, orig, when): int(amount) for code, orig, when, amount in db.session.execute(stmt)
+    }
+
+
+def money_by_month(filters: Filters) -> dict:
+    """Money per stage and month from the ledger.
+
+    Returns ``{"months": ["YYYY-MM", …], "series": {stage: [fen per month]},
+    "cumulative": {stage: [running fen]}, "totals": {stage: fen}}``. A transfer's call
+    is its own tag, else its grant's award's call. Four queries whatever the size of the
+    ledger; only transfers not summed before are read (see ``_MONEY``).
+    """
+    ids = call_ids(filters)
+    last_id = int(db.session.scalar(select(func.max(LedgerTransfer.id))) or 0)
+    head = db.session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    key = (db.engine.url.render_as_string(), None if ids is None else tuple(ids))
+    cached = _MONEY.get(key)
+    seen = db.session.scalar(
+        select(AuditEvent.hash).where(AuditEvent.seq == (cached[1] if cached else 0))
+    )
+    if cached is not None and seen == cached[2] and cached[0] <= last_id:
+        after_id, sums = cached[0], dict(cached[3])
+    else:
+        after_id, sums = 0, {}
+    for group, amount in _money_sums(ids, after_id, last_id).items():
+        sums[group] = sums.get(group, 0) + amount
+    if head is not None:
+        if len(_MONEY) >= _MONEY_ENTRIES:
+            _MONEY.clear()
+        _MONEY[key] = (last_id, int(head.seq), head.hash, dict(sums))
     sign: dict[str, tuple[str, int]] = {}
     for stage, (plus, minus) in STAGES.items():
         sign.update({c: (stage, 1) for c in plus})
         sign.update({c: (stage, -1) for c in minus})
     flows: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for code, orig, when, amount in db.session.execute(stmt).all():
+    for (code, orig, when), amount in sums.items():
         effective, factor = (orig, -1) if code == "REVERSAL" else (code, 1)
         if effective not in sign:
             continue
         stage, direction = sign[effective]
-        flows[stage][when] += factor * direction * int(amount)
+        flows[stage][when] += factor * direction * amount
     months = sorted({m for per in flows.values() for m in per})
     series = {stage: [flows[stage].get(m, 0) for m in months] for stage in STAGES}
     cumulative = {}
@@ -216,37 +256,45 @@ def grades(filters: Filters) -> dict[str, int]:
     return {g: int(counts.get(g, 0)) for g in GRADES}
 
 
-def _bins(values) -> list[dict]:
-    counts = [0] * len(BINS)
-    for value in values:
-        number = Decimal(value)
-        for i, (low, high, _label) in enumerate(BINS):
-            if low <= number < high:
-                counts[i] += 1
-                break
-    return [{"label": label, "count": counts[i]} for i, (_l, _h, label) in enumerate(BINS)]
+def _bin_of(column):
+    """The index of the score bin ``column`` (a decimal as text) falls in (-1 outside every
+    bin), in SQL."""
+    column = cast(column, Numeric(12, 4))
+    return case(
+        *((and_(column >= low, column < high), i) for i, (low, high, _l) in enumerate(BINS)),
+        else_=-1,
+    )
+
+
+def _bins(stmt) -> list[dict]:
+    """``stmt`` selects (bin index, count) grouped by bin: the counts in BINS' order."""
+    counts = {int(i): int(n) for i, n in db.session.execute(stmt).all()}
+    return [{"label": label, "count": counts.get(i, 0)} for i, (_l, _h, label) in enumerate(BINS)]
 
 
 def score_distributions(filters: Filters) -> dict:
-    """Totals binned: accepted evaluations (third party) and submitted expert reviews."""
+    """Totals binned (by the database): accepted evaluations (third party) and submitted
+    expert reviews."""
+    evaluation_bin = _bin_of(Evaluation.total)
     evaluations = _scoped(
-        select(Evaluation.total)
+        select(evaluation_bin, func.count())
+        .select_from(Evaluation)
         .join(Project, Project.id == Evaluation.project_id)
-        .where(Evaluation.state == "accepted"),
+        .where(Evaluation.state == "accepted", Evaluation.total.is_not(None))
+        .group_by(evaluation_bin),
         Project.call_id,
         filters,
     )
+    review_bin = _bin_of(ReviewAssignment.total)
     reviews = _scoped(
-        select(ReviewAssignment.total).where(
-            ReviewAssignment.state == "submitted", ReviewAssignment.total.is_not(None)
-        ),
+        select(review_bin, func.count())
+        .select_from(ReviewAssignment)
+        .where(ReviewAssignment.state == "submitted", ReviewAssignment.total.is_not(None))
+        .group_by(review_bin),
         ReviewAssignment.call_id,
         filters,
     )
-    return {
-        "evaluation": _bins(db.session.scalars(evaluations)),
-        "review": _bins(db.session.scalars(reviews)),
-    }
+    return {"evaluation": _bins(evaluations), "review": _bins(reviews)}
 
 
 def participation(filters: Filters) -> dict:

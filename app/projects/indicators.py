@@ -32,8 +32,16 @@ def _ratio(numerator: int, denominator: int) -> Decimal | None:
 
 def budget_execution_rate(project: Project) -> Decimal | None:
     """Reported spending of this fund (submitted/accepted reports) ÷ its approved budget."""
-    budget = sum(line["fund_fen"] for line in approved_budget(project)) or project.amount_fen
-    return _ratio(spent_fen(project.id, source="fund"), budget)
+    return execution_rate(
+        approved_budget(project), project.amount_fen, spent_fen(project.id, source="fund")
+    )
+
+
+def execution_rate(lines: list[dict], amount_fen: int, spent_fund_fen: int) -> Decimal | None:
+    """``budget_execution_rate`` from the approved budget lines, the award's amount and the
+    reported spending of the fund (for pages that read them for many projects at once)."""
+    budget = sum(line["fund_fen"] for line in lines) or amount_fen
+    return _ratio(spent_fund_fen, budget)
 
 
 def funds_in_place_rate(project: Project) -> Decimal | None:

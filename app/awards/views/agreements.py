@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 
 from app.awards import exports
 from app.awards import operations as ops
@@ -14,6 +15,7 @@ from app.awards.permissions import can_edit_agreement, can_view_agreement, can_v
 from app.awards.states import AGREEMENT_WORKFLOW
 from app.awards.views import bp, done, download, fail
 from app.core.errors import DomainError
+from app.core.forms import page_args
 from app.core.permissions import requires
 from app.extensions import db
 
@@ -29,7 +31,14 @@ def list_agreements():
         stmt = stmt.where(
             TaskAgreement.overdue_at.is_not(None), TaskAgreement.state == "awaiting_signature"
         )
-    return render_template("awards/agreements.html", rows=db.session.scalars(stmt).all())
+    # A page at a time; the list shows the agreement's own columns and society only (not
+    # the award with its call and application, joined by default).
+    page, size = page_args(request, default_size=20)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(
+        stmt.options(lazyload(TaskAgreement.award)).limit(size).offset((page - 1) * size)
+    ).all()
+    return render_template("awards/agreements.html", rows=rows, page=page, size=size, total=total)
 
 
 def _agreement(agreement_id: int) -> TaskAgreement:

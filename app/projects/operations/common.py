@@ -79,7 +79,12 @@ def approved_budget(project: Project) -> list[dict]:
 
     Each item: ``line_key``, ``name``, ``fund_fen``, ``matching_fen``, ``self_raised_fen``.
     """
-    agreement = agreement_of(project)
+    return budget_lines(agreement_of(project), approved_changes(project, "reallocation"))
+
+
+def budget_lines(agreement: TaskAgreement | None, reallocations) -> list[dict]:
+    """``approved_budget`` from the agreement and its approved reallocations (oldest first),
+    for pages that read both for many projects at once."""
     lines = [
         {
             "line_key": b["line_key"],
@@ -91,7 +96,7 @@ def approved_budget(project: Project) -> list[dict]:
         for b in (agreement.budget if agreement else [])
     ]
     by_key = {line["line_key"]: line for line in lines}
-    for change in approved_changes(project, "reallocation"):
+    for change in reallocations:
         p = change.payload
         column = f"{p.get('source') or 'fund'}_fen"
         if p["from_line"] in by_key and p["to_line"] in by_key:
@@ -165,7 +170,13 @@ def project_title(project: Project) -> str:
     changes = approved_changes(project, "name")
     if changes:
         return changes[-1].payload["value"]
-    agreement = agreement_of(project)
+    return title_in_force(project, agreement_of(project), ())
+
+
+def title_in_force(project: Project, agreement: TaskAgreement | None, name_changes) -> str:
+    """``project_title`` from the agreement and the approved name changes (oldest first)."""
+    if name_changes:
+        return name_changes[-1].payload["value"]
     return agreement.title if agreement else project.application.title
 
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
+from app.accounts.models import Organisation
+from app.applications.models import Application
 from app.audit import trail
+from app.awards.models import TaskAgreement
 from app.core import clock, export_jobs
 from app.core.errors import DomainError
+from app.core.forms import page_args
 from app.core.permissions import requires
 from app.extensions import db
 from app.projects import exports, indicators
@@ -17,6 +24,7 @@ from app.projects import operations as ops
 from app.projects.models import (
     ChangeRequest,
     ClawbackEntry,
+    Expenditure,
     MatchingReceipt,
     MidtermCheck,
     Project,
@@ -24,12 +32,15 @@ from app.projects.models import (
     ProjectReport,
 )
 from app.projects.operations.common import (
+    COUNTED_REPORT_STATES,
     approved_budget,
+    budget_lines,
     matching_committed_fen,
     matching_received_fen,
     planned_end,
     project_leader,
     project_title,
+    title_in_force,
 )
 from app.projects.operations.deadlines import closing_due_on
 from app.projects.permissions import (
@@ -47,20 +58,101 @@ from app.projects.states import (
 from app.projects.views import _load, _rows, _visible, bp
 
 
+def _search(stmt, q: str):
+    """Narrow the projects to those whose number, name (applied for or agreed) or society
+    contains ``q`` (or whose id is ``q``)."""
+    like = or_(
+        Project.application_id.in_(
+            select(Application.id).where(
+                or_(Application.title.contains(q), Application.project_number.contains(q))
+            )
+        ),
+        Project.id.in_(select(TaskAgreement.award_id).where(TaskAgreement.title.contains(q))),
+        Project.society_id.in_(select(Organisation.id).where(Organisation.name.contains(q))),
+    )
+    if q.isdigit():
+        like = or_(like, Project.id == int(q))
+    return stmt.where(like)
+
+
+def _list_facts(rows: list[Project]) -> tuple[dict, dict]:
+    """The name in force and the budget execution rate of each listed project, read for
+    the whole page at once (agreements, approved name changes and reallocations, spending
+    by GROUP BY): a fixed number of queries however many projects are listed."""
+    ids = [p.id for p in rows]
+    if not ids:
+        return {}, {}
+    agreements = {
+        a.award_id: a
+        for a in db.session.execute(
+            select(TaskAgreement.award_id, TaskAgreement.title, TaskAgreement.budget).where(
+                TaskAgreement.award_id.in_(ids)
+            )
+        )
+    }
+    changes: dict[tuple[int, str], list] = defaultdict(list)
+    for c in db.session.execute(
+        select(ChangeRequest.project_id, ChangeRequest.kind, ChangeRequest.payload)
+        .where(
+            ChangeRequest.project_id.in_(ids),
+            ChangeRequest.kind.in_(("name", "reallocation")),
+            ChangeRequest.state == "approved",
+        )
+        .order_by(ChangeRequest.id)
+    ):
+        changes[(c.project_id, c.kind)].append(c)
+    spent = dict(
+        db.session.execute(
+            select(Expenditure.project_id, func.coalesce(func.sum(Expenditure.amount_fen), 0))
+            .join(ProjectReport, ProjectReport.id == Expenditure.report_id)
+            .where(
+                Expenditure.project_id.in_(ids),
+                Expenditure.source == "fund",
+                ProjectReport.state.in_(COUNTED_REPORT_STATES),
+            )
+            .group_by(Expenditure.project_id)
+        ).all()
+    )
+    titles, rates = {}, {}
+    for p in rows:
+        agreement = agreements.get(p.id)
+        titles[p.id] = title_in_force(p, agreement, changes[(p.id, "name")])
+        lines = budget_lines(agreement, changes[(p.id, "reallocation")])
+        rates[p.id] = indicators.execution_rate(lines, p.amount_fen, int(spent.get(p.id, 0)))
+    return titles, rates
+
+
 @bp.route("/")
 @requires("projects.read")
 def list_projects():
-    """Projects with their state and overdue flags (``?state=`` filters)."""
+    """Projects with their state and overdue flags, a page at a time (``?state=`` and
+    ``?q=`` — number, name or society — filter)."""
+    page, size = page_args(
+        request, default_size=int(current_app.config.get("PROJECT_PAGE_SIZE", 20))
+    )
     stmt = _visible()
-    if request.args.get("state") in ProjectState.values():
-        stmt = stmt.where(Project.state == request.args["state"])
-    rows = db.session.scalars(stmt.limit(500)).unique().all()
+    state = request.args.get("state")
+    if state in ProjectState.values():
+        stmt = stmt.where(Project.state == state)
+    q = (request.args.get("q") or "").strip()[:100]
+    if q:
+        stmt = _search(stmt, q)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(
+        stmt.options(selectinload(Project.milestones)).limit(size).offset((page - 1) * size)
+    ).all()
+    titles, rates = _list_facts(rows)
     return render_template(
         "projects/list.html",
         rows=rows,
-        title_of=project_title,
+        title_of=lambda p: titles[p.id],
+        rates=rates,
         states=ProjectState,
         indicators=indicators,
+        q=q,
+        page=page,
+        size=size,
+        total=total,
     )
 
 

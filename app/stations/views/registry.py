@@ -3,14 +3,16 @@ state changes, engaged evaluation agencies, files, and the registry as xlsx."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
 
+from app.accounts.models import Organisation
 from app.core.errors import DomainError
 from app.core.files import send_stored
-from app.core.forms import show_error
+from app.core.forms import page_args, show_error
 from app.core.models import StoredFile
 from app.core.permissions import requires
 from app.extensions import db
@@ -41,19 +43,56 @@ from app.stations.states import GRADE_LABELS, STATION_WORKFLOW, StationState
 from app.stations.views.common import bp, done, fail, load_station, orgs, xlsx_response
 
 
-def _visible_stations():
-    stmt = select(Station).order_by(Station.id)
+def _stations_query():
+    """The stations ``current_user`` may see, as filtered (``state``, ``q``), as a select.
+
+    The list and the registry show each station's society and government: joined, not
+    one query each per station."""
+    stmt = (
+        select(Station)
+        .order_by(Station.id)
+        .options(joinedload(Station.society), joinedload(Station.government))
+    )
     state = request.values.get("state")
     if state in StationState.values():
         stmt = stmt.where(Station.state == state)
-    return db.session.scalars(rules.visible_stations(stmt, current_user)).all()
+    q = (request.values.get("q") or "").strip()[:100]
+    if q:
+        orgs_named = select(Organisation.id).where(Organisation.name.contains(q))
+        stmt = stmt.where(
+            or_(
+                Station.name.contains(q),
+                Station.park_id.in_(select(HighTechPark.id).where(HighTechPark.name.contains(q))),
+                Station.society_id.in_(orgs_named),
+                Station.government_id.in_(orgs_named),
+            )
+        )
+    return rules.visible_stations(stmt, current_user)
+
+
+def _visible_stations():
+    return db.session.scalars(_stations_query()).all()
 
 
 @bp.route("/stations")
 @requires("stations.read")
 def list_stations():
-    """The stations the user may see, with park, lead society and state (filter by state)."""
-    return render_template("stations/list.html", stations=_visible_stations(), states=StationState)
+    """The stations the user may see, with park, lead society and state, a page at a time
+    (filter by state; ``q`` searches the name, park, lead society and government)."""
+    size = int(current_app.config.get("STATION_PAGE_SIZE", 20))
+    page, size = page_args(request, default_size=size)
+    stmt = _stations_query()
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    stations = db.session.scalars(stmt.limit(size).offset((page - 1) * size)).all()
+    return render_template(
+        "stations/list.html",
+        stations=stations,
+        states=StationState,
+        q=(request.args.get("q") or "").strip()[:100],
+        page=page,
+        size=size,
+        total=total,
+    )
 
 
 @bp.route("/stations/export.xlsx", methods=["POST"])
