@@ -21,7 +21,7 @@ def setup(app: Flask) -> None:
     """Everything create_app does after loading the config."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from app.accounts.models import User
+    from app.accounts.loading import install_write_counter, load_session_user
     from app.core import http, i18n
     from app.core.database import configure_engine, install_length_guard
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -38,15 +38,8 @@ def setup(app: Flask) -> None:
     login_manager.anonymous_user = Anonymous
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def load_user(session_id: str):
-        user_id, _, version = session_id.partition(":")
-        if not (user_id.isdigit() and version.isdigit()):
-            return None
-        user = db.session.get(User, int(user_id))
-        if user is None or not user.is_active or user.session_version != int(version):
-            return None
-        return user
+    login_manager.user_loader(load_session_user)  # one query: user, org, roles, unread count
+    install_write_counter()
 
     with app.app_context():
         configure_engine(db.engine)
@@ -149,6 +142,8 @@ def _register_commands(app: Flask) -> None:
 def _register_template_globals(app: Flask) -> None:
     from flask_babel import get_locale
 
+    from app.accounts.loading import unread_badge
+    from app.core.header import header_menu
     from app.core.permissions import has_permission
     from app.home.navigation import navigation_for
 
@@ -156,4 +151,6 @@ def _register_template_globals(app: Flask) -> None:
         has_permission=has_permission,
         navigation_for=navigation_for,
         get_locale=get_locale,
+        unread_badge=unread_badge,
+        header_menu=header_menu,
     )

@@ -16,6 +16,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user, user_logged_in
 from flask_wtf.csrf import CSRFError
@@ -80,6 +81,10 @@ def check_permission():
     user = current_user
     if user.is_authenticated:
         context.update(actor_id=user.id, org_id=user.org_id, actor_role=user.primary_role)
+        # Settle the request's language now, while the user is loaded: the first message
+        # translated after a commit (the flash before a redirect) would otherwise reload
+        # the expired user and their roles just to read their language (two queries).
+        get_locale()
     if needed is None:
         # A route nobody declared is a bug: refuse it outright, signed in or not.
         return deny_and_audit("undeclared")
