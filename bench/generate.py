@@ -8,14 +8,17 @@ clock, so the audit chain, the ledger and every CHECK constraint are real:
 
 - provincial: 200 societies × 10 applications = 2,000 applications in one call,
   500 experts, a draw of 5 reviewers each (10,000 reviews, all scored), 300
-  awards approved (the ledger COMMIT), then ≈100,000 ledger transfers (≈200,000
-  entries): monthly appropriations, 3 tranche releases per grant and payments
-  against them, a few claw-backs and reversals.
-- national: the provincial data set, then the ledger grown tenfold
-  (≈1,000,000 transfers, ≈2,000,000 entries, one audit event each) by a bulk
-  loader that writes exactly the rows, hashes and balances ``ledger.transfer``
-  would (same bodies, idempotency keys, audit payloads; the chain is computed
-  with ``verify_bundle.event_hash``). ``flask audit verify`` passes on it.
+  awards approved (the ledger COMMIT), the rest decided not funded, published,
+  confirmed and the agreements signed (300 projects), then ≈100,000 ledger
+  transfers (≈200,000 entries): tranche releases, payments, a few claw-backs
+  and reversals.
+- national: the provincial data set grown tenfold through the same operations
+  (2,000 societies, 5,000 experts, nine more calls of 2,000 applications each:
+  20,000 applications, 100,000 reviews, 3,000 projects); the nine calls' money
+  (≈900,000 transfers) comes from a bulk loader that writes exactly the rows,
+  hashes and balances ``ledger.transfer`` would (same bodies, idempotency
+  keys, audit payloads; the chain is computed with
+  ``verify_bundle.event_hash``). ``flask audit verify`` passes on it.
 - tiny: a few of everything, in seconds, for smoke tests.
 
 The database is created afresh (PostgreSQL: dropped and created on the server
@@ -38,6 +41,7 @@ from tqdm import tqdm
 
 from bench import common
 
+_NAT_APPS = int(os.environ.get("BENCH_NATIONAL_APPS", 2_000))
 SCALES = {
     "tiny": {
         "societies": 4,
@@ -66,15 +70,21 @@ SCALES = {
         "bulk_transfers": 0,
     },
     "national": {
-        "societies": 200,
+        # Built from a copy of the provincial data set (--from): societies and experts
+        # grown tenfold, nine earlier calls of 2,000 applications each through the
+        # operations, and ≈900,000 more transfers on their grants by the bulk loader.
+        # BENCH_NATIONAL_CALLS / BENCH_NATIONAL_APPS shrink it for a smoke run.
+        "societies": _NAT_APPS,
         "apps_per_society": 10,
+        "calls_apps": _NAT_APPS,
         "governments": 20,
-        "expert_orgs": 100,
-        "experts": 500,
+        "expert_orgs": max(100, _NAT_APPS // 2),
+        "experts": max(500, _NAT_APPS * 5 // 2),
         "k": 5,
-        "awards": 300,
+        "awards": 300 if _NAT_APPS >= 2000 else max(2, _NAT_APPS // 7),
         "transfers": 100_000,
         "ledger_ops": int(os.environ.get("BENCH_LEDGER_OPS", 10_000)),
+        "extra_calls": int(os.environ.get("BENCH_NATIONAL_CALLS", 9)),
         "bulk_transfers": 900_000,
     },
 }
@@ -222,21 +232,24 @@ class Generator:
 
     # --- the call and its applications -------------------------------------------
 
-    def call(self, db, sim):
+    def call(self, db, sim, index: int = 0, year: int = 2026):
+        """The call of ``year`` with its own fund and appropriation (``index`` > 0: one of
+        the national data set's earlier calls, one application per society)."""
         from app.calls import operations as calls
         from app.calls.models import DEFAULT_ATTACHMENTS, DEFAULT_BUDGET_LINES
 
-        n_apps = self.p["societies"] * self.p["apps_per_society"]
-        total = max(self.p["awards"] * 5_000_000, 50_000_000)
-        self.fund = calls.create_fund("创新驱动助力工程专项资金", 2026, actor=None)
+        n_apps = self.p["calls_apps"] if index else self.p["societies"] * self.p["apps_per_society"]
+        total = max(self.p["awards"] * 7_500_000, 50_000_000)  # every award fits
+        name = "创新驱动助力工程专项资金" + (f"（{year}年度）" if index else "")
+        self.fund = calls.create_fund(name, year, actor=None)
         # Twelve monthly appropriations would come later; the first covers the call.
         calls.record_appropriation(
-            self.fund, total, actor=self.finance, reference="财预〔2026〕1号"
+            self.fund, total, actor=self.finance, reference=f"财预〔{year}〕1号"
         )
         rules = {
             "kind": "project",
-            "title": "2026年度学会服务站项目申报",
-            "title_en": "2026 society service station projects",
+            "title": f"{year}年度学会服务站项目申报",
+            "title_en": f"{year} society service station projects",
             "guide": "申报指南正文。",
             "guide_en": "Guide text.",
             "categories": list(CATEGORIES),
@@ -244,7 +257,7 @@ class Generator:
             "closes_at": sim.now + timedelta(days=30),
             "total_budget_fen": total,
             "project_cap_fen": 10_000_000,
-            "per_society_limit": self.p["apps_per_society"],
+            "per_society_limit": 1 if index else self.p["apps_per_society"],
             "budget_lines": [
                 {"key": k, "zh": zh, "en": en, "cap_fen": None}
                 for k, zh, en in DEFAULT_BUDGET_LINES
@@ -252,9 +265,11 @@ class Generator:
             "indirect_cap_pct": 10,
             "matching_required": False,
             "matching_ratio_pct": 0,
-            "required_attachments": [
-                {"key": k, "zh": zh, "en": en} for k, zh, en in DEFAULT_ATTACHMENTS
-            ],
+            # The earlier national calls asked for no attachments beyond the sealed
+            # endorsement (it saves a fifth of each application's operations here).
+            "required_attachments": []
+            if index
+            else [{"key": k, "zh": zh, "en": en} for k, zh, en in DEFAULT_ATTACHMENTS],
             "rubric_file": "assist-review.toml",
             "reviews_per_application": self.p["k"],
             "notice_days": 5,
@@ -266,6 +281,7 @@ class Generator:
         calls.publish_call(self.the_call, actor=officer)
         calls.open_and_close_calls()
         db.session.commit()
+        self.call_id = self.the_call.id
         self.n_apps = n_apps
 
     def _data(self, station, i: int) -> dict:
@@ -518,6 +534,82 @@ class Generator:
         bar.close()
         db.session.commit()
 
+    # --- decisions published, agreements signed: the projects ------------------------
+
+    def projects(self, db, sim):
+        """The rest of the call is decided not funded, the decisions are published, the
+        notice runs out, the officer confirms, and every task agreement is sent and
+        signed by the society's secretariat: the funded projects start (in_progress,
+        with their milestones and tranches)."""
+        from sqlalchemy import select
+
+        from app.applications.models import Application
+        from app.awards import operations as awards_ops
+        from app.awards.models import Award, AwardNotice, TaskAgreement
+
+        self._reload(db)
+        call, officer = self.the_call, self.officers[0]
+        funded = set(
+            db.session.scalars(select(Award.application_id).where(Award.call_id == call.id))
+        )
+        rest = db.session.scalars(
+            select(Application.id)
+            .where(Application.call_id == call.id, Application.state == "reviewed")
+            .order_by(Application.id)
+        ).all()
+        rest = [i for i in rest if i not in funded]
+        bar = _bar(len(rest), "not funded")
+        for n, app_id in enumerate(rest):
+            app = db.session.get(Application, app_id)
+            awards_ops.mark_not_funded(app, "评审排名未进入资助范围。", actor=officer)
+            sim.step(5)
+            bar.update()
+            if n % BATCH == BATCH - 1:
+                db.session.commit()
+        bar.close()
+        db.session.commit()
+        sim.step(3600)
+        self._reload(db)
+        notice = awards_ops.publish_decisions(self.the_call, actor=self.officers[0])
+        db.session.commit()
+        if notice is None:
+            return
+        ends = db.session.get(AwardNotice, notice.id).ends_at
+        sim.at(sim.clock.as_utc(ends) + timedelta(hours=1))
+        self._reload(db)
+        awards_ops.confirm_call(self.the_call, actor=self.officers[0])
+        db.session.commit()
+        admins = {u.org_id: u.id for u in self._users(db, "society")}
+        ids = db.session.scalars(
+            select(TaskAgreement.id)
+            .where(TaskAgreement.call_id == call.id)
+            .order_by(TaskAgreement.id)
+        ).all()
+        bar = _bar(len(ids), "agreements signed")
+        from app.accounts.models import User
+
+        for n, agreement_id in enumerate(ids):
+            agreement = db.session.get(TaskAgreement, agreement_id)
+            awards_ops.send_agreement(agreement, actor=self.officers[0])
+            sim.step(600)
+            signer = db.session.get(User, admins[agreement.society_id])
+            awards_ops.sign_agreement(agreement, actor=signer)
+            bar.update()
+            if n % 50 == 49:
+                db.session.commit()
+                self._reload(db)
+        bar.close()
+        db.session.commit()
+
+    def _users(self, db, prefix: str):
+        from sqlalchemy import select
+
+        from app.accounts.models import User
+
+        return db.session.scalars(
+            select(User).where(User.email.like(f"{prefix}%@bench.cn")).order_by(User.id)
+        ).all()
+
     # --- the ledger ----------------------------------------------------------------
 
     def flows(self, n_transfers: int, grants, *, prefix: str, fund_id: int):
@@ -636,7 +728,11 @@ class Generator:
 
         self.officers, self.approvers = users("officer"), users("approver")
         self.finance = users("finance")[0]
-        self.the_call = db.session.scalars(select(Call).order_by(Call.id)).first()
+        call_id = getattr(self, "call_id", None)
+        if call_id is None:
+            self.the_call = db.session.scalars(select(Call).order_by(Call.id)).first()
+        else:
+            self.the_call = db.session.get(Call, call_id)
         self.fund = db.session.get(Fund, self.the_call.fund_id)
 
     def _load(self, db):
@@ -751,71 +847,151 @@ class Generator:
         bar.close()
         db.session.commit()
 
+    # --- national: ten calls, 2,000 societies, 5,000 experts ------------------------------
+
+    def national_calls(self, db, sim):
+        """Nine earlier years' calls (2017–2025) run through the same operations as the
+        first: 2,000 societies apply once each, a draw of 5 from 5,000 experts, every
+        sheet scored, 300 awards approved, published, confirmed, agreements signed.
+        With the provincial call that makes 20,000 applications, 100,000 reviews and
+        3,000 projects. Their years lie before the live calls', so nothing here
+        closes those."""
+        calls_n = self.p.get("extra_calls", 0)
+        if not calls_n:
+            return
+        self._load(db)
+        self._grow(db)
+        self.national_grants = []
+        for index in range(1, calls_n + 1):
+            year = 2016 + index
+            sim = SimClock(datetime(year, 3, 2, 1, 0, tzinfo=UTC))
+            self._reload(db)
+            self._load_people(db)
+            self.call(db, sim, index=index, year=year)
+            self.applications(db, sim)
+            self.review(db, sim)
+            self.finish(db, sim)
+            self.awards(db, sim)
+            self.projects(db, sim)
+            self.national_grants.append((self.fund.id, list(self.grants), sim.now))
+            db.session.commit()
+            db.session.expunge_all()
+
+    def _grow(self, db):
+        """Societies (with their station) and experts up to the national numbers."""
+        from sqlalchemy import func, select
+
+        from app.accounts.models import Organisation
+        from app.reviews import operations as reviews
+        from app.reviews.models import Expert
+        from app.stations import operations as stations
+        from app.stations.models import HighTechPark
+
+        p = self.p
+
+        def orgs(kind):
+            return db.session.scalars(
+                select(Organisation).where(Organisation.kind == kind).order_by(Organisation.id)
+            ).all()
+
+        self.n = 10_000  # credit codes after the provincial ones
+        self.governments = orgs("local_government")
+        parks = db.session.scalars(select(HighTechPark).order_by(HighTechPark.id)).all()
+        self.societies = orgs("society")
+        start = len(self.societies)
+        bar = _bar(max(0, p["societies"] - start), "societies (national)")
+        for i in range(start, p["societies"]):
+            org = self._org("society", f"浙江省测试学会{i:04d}")
+            self._user(f"applicant{i}@bench.cn", f"申报人{i}", org, "applicant")
+            self._user(f"society{i}@bench.cn", f"秘书处{i}", org, "society_admin")
+            g = i % len(self.governments)
+            stations.create_station(
+                f"测试服务站{i:04d}",
+                park_id=parks[g % len(parks)].id,
+                government_id=self.governments[g].id,
+                society_id=org.id,
+                actor=None,
+            )
+            bar.update()
+            if i % BATCH == BATCH - 1:
+                db.session.commit()
+        bar.close()
+        db.session.commit()
+        expert_orgs = orgs("expert_org")
+        for i in range(len(expert_orgs), p["expert_orgs"]):
+            expert_orgs.append(self._org("expert_org", f"测试专家单位{i:03d}"))
+        db.session.commit()
+        have = db.session.scalar(select(func.count()).select_from(Expert))
+        officer = self._users(db, "officer")[0]
+        bar = _bar(max(0, p["experts"] - have), "experts (national)")
+        for j in range(have, p["experts"]):
+            org = expert_orgs[j % len(expert_orgs)]
+            user = self._user(f"expert{j}@bench.cn", f"专家{j}", org, "reviewer")
+            reviews.create_expert(
+                {
+                    "user_id": user.id,
+                    "org_id": org.id,
+                    "fields": self.rnd.sample(CATEGORIES, 3),
+                    "keywords": [f"关键词{self.rnd.randrange(200)}" for _ in range(4)],
+                    "title": "教授",
+                    "yearly_limit": 40,
+                },
+                actor=officer,
+            )
+            bar.update()
+            if j % BATCH == BATCH - 1:
+                db.session.commit()
+        bar.close()
+        db.session.commit()
+
+    def _load_people(self, db):
+        """The societies, their applicant, secretariat and station, read again."""
+        from sqlalchemy import select
+
+        from app.accounts.models import Organisation
+        from app.stations.models import Station
+
+        self.societies = db.session.scalars(
+            select(Organisation).where(Organisation.kind == "society").order_by(Organisation.id)
+        ).all()
+        by_org = {}
+        for u in self._users(db, "applicant"):
+            by_org.setdefault(("applicant", u.org_id), u)
+        for u in self._users(db, "society"):
+            by_org.setdefault(("society", u.org_id), u)
+        self.applicants = [by_org[("applicant", o.id)] for o in self.societies]
+        self.admins = [by_org[("society", o.id)] for o in self.societies]
+        self.station_of = {}
+        for st in db.session.scalars(select(Station).order_by(Station.id)):
+            self.station_of.setdefault(st.society_id, st)
+
     # --- national: the ledger grown tenfold by the bulk loader ---------------------------
 
     def national_ledger(self, db, sim):
+        """The money of the national calls' grants, by the bulk loader: ≈100,000
+        transfers per call (tranches, payments, reversals, claw-backs), one second
+        apart from the call's last operation on."""
         from bench import bulk
 
         n = self.p["bulk_transfers"]
-        if not n:
+        calls_done = getattr(self, "national_grants", None)
+        if not n or not calls_done:
             return
-        if not hasattr(self, "officers"):
-            self._load(db)
-            from sqlalchemy import func, select
-
-            from app.audit.models import AuditEvent
-
-            last = db.session.scalar(select(func.max(AuditEvent.occurred_at)))
-            sim.at(sim.clock.as_utc(last) + timedelta(days=1))
-        officer = self.officers[0]
-        from app.calls import operations as calls
-
-        # Nine more years' calls through the operations; their grants get bulk money.
-        grants: list[tuple[int, int]] = []
-        funds = []
-        next_grant = 10_000_000
-        per_call = len(self.grants)
-        for year in range(9):
-            fund = calls.create_fund(f"专项资金（批量{year + 1}）", 2027 + year, actor=None)
-            total = per_call * 5_000_000
-            calls.record_appropriation(fund, total, actor=self.finance, reference=f"批量{year}")
-            rules = calls.rules_of(self.the_call)
-            rules.update(
-                title=f"批量批次{year + 1}",
-                opens_at=sim.now - timedelta(hours=1),
-                closes_at=sim.now + timedelta(days=30),
-                total_budget_fen=total,
-            )
-            the_call = calls.create_call(fund.id, rules, actor=officer)
-            calls.publish_call(the_call, actor=officer)
-            db.session.commit()
-            funds.append((fund.id, the_call.id))
-        per_fund = n // len(funds)
-        loader = bulk.BulkLedger(db, sim)
+        self._load(db)
+        per_call = n // len(calls_done)
         bar = _bar(n, "bulk ledger (national)", "transfer")
-        for fund_id, call_id in funds:
-            batch = []
-            for _ in range(per_call):
-                amount = self.rnd.randrange(20, 50) * 100_000
-                batch.append((next_grant, amount))
-                loader.add(
-                    "COMMIT", f"call:{call_id}:available", f"grant:{next_grant}:committed",
-                    amount, actor=self.approvers[0], key=f"bulk:award:{next_grant}:commit",
-                    call_id=call_id, grant_id=next_grant,
-                )  # fmt: skip
-                next_grant += 1
-            grants += batch
-            for op, args, kw in self.flows(
-                per_fund - per_call, batch, prefix="bulk:", fund_id=fund_id
-            ):
+        for fund_id, grants, when in calls_done:
+            loader = bulk.BulkLedger(db, SimClock(when + timedelta(days=1)))
+            for op, args, kw in self.flows(per_call, grants, prefix="bulk:", fund_id=fund_id):
                 loader.add_named(
                     op, args, kw, actors={"release": self.approvers[1]}, default=self.finance
                 )
                 if loader.pending >= 20_000:
                     bar.update(loader.flush())
             bar.update(loader.flush())
+            loader.finish()
+            db.session.commit()
         bar.close()
-        loader.finish()
 
 
 def main(argv=None) -> int:
@@ -866,7 +1042,9 @@ def main(argv=None) -> int:
                 ("review", lambda: gen.review(db, sim)),
                 ("finish", lambda: gen.finish(db, sim)),
                 ("awards", lambda: gen.awards(db, sim)),
+                ("projects", lambda: gen.projects(db, sim)),
                 ("ledger", lambda: gen.ledger(db, sim)),
+                ("national_calls", lambda: gen.national_calls(db, sim)),
                 ("national_ledger", lambda: gen.national_ledger(db, sim)),
                 ("live", lambda: gen.live(db, sim)),
             )
@@ -877,7 +1055,7 @@ def main(argv=None) -> int:
             if args.add_live:
                 steps = steps[-1:]
             elif args.source:
-                steps = [s for s in steps if s[0] == "national_ledger"]
+                steps = [s for s in steps if s[0] in ("national_calls", "national_ledger")]
             for name, step in steps:
                 t0 = time.perf_counter()
                 step()

@@ -3,7 +3,7 @@
     python -m bench.micro NAME [--db URL] [--rows N]
 
 NAME: assignment-2000, assignment-10000, ranking-10000, ranking-100000,
-csv-app, csv-copy, csv-sqlite3, xlsx, verify-app, verify-bare, pdf-application,
+csv-app, csv-copy, csv-sqlite3, xlsx, xlsx-floor, verify-app, verify-bare, pdf-application,
 pdf-notices, import-baseline. Prints one JSON object: seconds, rows, peak RSS
 (VmHWM, see ``_rss_mb``) and the RSS after imports (the baseline).
 """
@@ -96,7 +96,8 @@ def _app(url: str):
 
 
 def csv_app(url: str) -> dict:
-    """The app's streaming export (COPY on PostgreSQL, a streaming cursor on SQLite)."""
+    """The app's streaming export, the bytes its download sends (PostgreSQL's own
+    ``COPY … WITH (FORMAT csv)`` passed through; a streaming cursor on SQLite)."""
     app = _app(url)
     from app.extensions import db
     from app.ledger import exports
@@ -107,10 +108,9 @@ def csv_app(url: str) -> dict:
         t0 = time.perf_counter()
         size, rows = 0, 0
         with open(os.devnull, "wb") as out:
-            for chunk in exports.transfers_csv():
-                data = chunk.encode("utf-8")
+            for data in exports.transfers_csv_bytes():
                 size += len(data)
-                rows += chunk.count("\r\n")
+                rows += data.count(b"\r\n")
                 out.write(data)
         seconds = time.perf_counter() - t0
     return {"seconds": seconds, "rows": rows - 1, "bytes": size, "baseline_mb": base}
@@ -212,6 +212,39 @@ def xlsx(url: str, rows: int = 200_000) -> dict:
                     detail.append(row)
                     n += 1
                 summary.append(["合计", n])
+            size = path.stat().st_size
+        seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "rows": n, "bytes": size, "baseline_mb": base}
+
+
+def xlsx_floor(url: str, rows: int = 200_000) -> dict:
+    """XlsxWriter's own floor for ``xlsx``: the same rows and columns, bare.
+
+    Constant-memory mode, a header row, then ``write_row`` of the values as the
+    query returns them: no title, formats, neutralising or 元 conversion.
+    """
+    import tempfile
+
+    import xlsxwriter
+
+    app = _app(url)
+    from app.extensions import db
+    from app.ledger import exports
+
+    with app.app_context():
+        _warm(db)
+        base = _current_rss_mb()
+        t0 = time.perf_counter()
+        n = 0
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "ledger.xlsx"
+            options = {"strings_to_formulas": False, "strings_to_urls": False}  # as XlsxBook
+            book = xlsxwriter.Workbook(str(path), {"constant_memory": True, **options})
+            sheet = book.add_worksheet("明细")
+            sheet.write_row(0, 0, exports.TRANSFER_COLUMNS)
+            for n, row in enumerate(exports._stream(exports.transfers_query().limit(rows)), 1):
+                sheet.write_row(n, 0, row)
+            book.close()
             size = path.stat().st_size
         seconds = time.perf_counter() - t0
     return {"seconds": seconds, "rows": n, "bytes": size, "baseline_mb": base}
@@ -359,6 +392,7 @@ TASKS = {
     "csv-copy": lambda a: csv_copy(a.db),
     "csv-sqlite3": lambda a: csv_sqlite3(a.db),
     "xlsx": lambda a: xlsx(a.db, a.rows or 200_000),
+    "xlsx-floor": lambda a: xlsx_floor(a.db, a.rows or 200_000),
     "verify-app": lambda a: verify_app(a.db),
     "verify-bare": lambda a: verify_bare(a.db),
     "pdf-application": lambda a: pdf_application(a.db),

@@ -39,6 +39,7 @@ def fixtures(app) -> dict:
     from app.calls.models import Call
     from app.extensions import db
     from app.ledger.models import LedgerTransfer
+    from app.projects.models import Project
     from app.reviews.models import ReviewAssignment
 
     with app.app_context():
@@ -78,6 +79,18 @@ def fixtures(app) -> dict:
         grant = s.scalar(
             select(LedgerTransfer.grant_id).where(LedgerTransfer.grant_id.is_not(None)).limit(1)
         )
+        project = s.scalars(
+            select(Project)
+            .where(Project.call_id == main.id)
+            .order_by(Project.id)
+            .offset(s.scalar(select(func.count()).where(Project.call_id == main.id)) // 2)
+            .limit(1)
+        ).first()
+        member = None
+        if project is not None:
+            member = s.scalars(
+                select(User).where(User.org_id == project.society_id, User.email.like("society%"))
+            ).first()
         return {
             "main": main.id,
             "app": mid,
@@ -88,6 +101,8 @@ def fixtures(app) -> dict:
             "assignment": assignment.id,
             "grant": grant,
             "applications": n_main,
+            "project": project.id if project is not None else None,
+            "project_admin": member.email if member is not None else None,
         }
 
 
@@ -106,6 +121,7 @@ def pages(f: dict) -> list[tuple[str, str, str]]:
         ("officer", "officer0@bench.cn", "/reviews/calls"),
         ("officer", "officer0@bench.cn", f"/reviews/calls/{main}/draw"),
         ("officer", "officer0@bench.cn", f"/reviews/calls/{main}/ranking"),
+        ("officer", "officer0@bench.cn", f"/reviews/calls/{main}/ranking?all=1"),
         ("officer", "officer0@bench.cn", "/reviews/experts"),
         ("officer", "officer0@bench.cn", f"/reviews/calls/{main}/experts"),
         ("officer", "officer0@bench.cn", "/awards/calls"),
@@ -134,6 +150,31 @@ def pages(f: dict) -> list[tuple[str, str, str]]:
         ("admin", "admin@bench.cn", "/admin/users"),
         ("admin", "admin@bench.cn", "/admin/orgs"),
     ]
+    rows += [
+        ("officer", "officer0@bench.cn", "/awards/notices"),
+        ("officer", "officer0@bench.cn", "/awards/agreements"),
+        ("officer", "officer0@bench.cn", "/projects/"),
+        ("officer", "officer0@bench.cn", "/dashboard/"),
+        ("officer", "officer0@bench.cn", "/stations"),
+        ("officer", "officer0@bench.cn", "/needs"),
+        ("officer", "officer0@bench.cn", "/evaluations/"),
+        ("officer", "officer0@bench.cn", "/notifications"),
+        ("approver", "approver0@bench.cn", "/projects/"),
+        ("finance", "finance@bench.cn", "/projects/finance"),
+        ("finance", "finance@bench.cn", "/funds"),
+        ("applicant", f["applicant"], "/projects/"),
+        ("applicant", f["applicant"], "/notifications"),
+        ("auditor", "auditor@bench.cn", "/api/v1/ledger/transfers"),
+        ("auditor", "auditor@bench.cn", "/api/v1/audit/events"),
+        ("auditor", "auditor@bench.cn", f"/api/v1/projects?call={f['main']}"),
+    ]
+    if f.get("project"):
+        rows += [
+            ("officer", "officer0@bench.cn", f"/projects/{f['project']}"),
+            ("society_admin", f["project_admin"], "/projects/"),
+            ("society_admin", f["project_admin"], f"/projects/{f['project']}"),
+            ("society_admin", f["project_admin"], "/awards/agreements"),
+        ]
     if f["draft"]:
         rows.insert(20, ("applicant", f["applicant"], f"/applications/{f['draft']}/edit"))
     return rows
@@ -148,6 +189,23 @@ def run(url: str, repeats: int = 15, only: str | None = None) -> list[dict]:
 
     with app.app_context():
         engine = db.engine
+    tokens: dict[str, str] = {}
+
+    def headers(email: str, path: str) -> dict:
+        """The auditors' API takes a bearer token, made once per user."""
+        if not path.startswith("/api/"):
+            return {}
+        if email not in tokens:
+            from app.accounts import operations as accounts
+            from app.accounts.models import User
+            from app.audit.context import audit_context
+
+            with app.app_context(), audit_context(actor_role="system"):
+                user = db.session.scalar(select(User).where(User.email == email))
+                tokens[email] = accounts.create_api_token(user, actor=None)[1]
+                db.session.commit()
+        return {"Authorization": f"Bearer {tokens[email]}"}
+
     clients: dict[str, object] = {}
     out = []
     for role, email, path in pages(f):
@@ -158,9 +216,10 @@ def run(url: str, repeats: int = 15, only: str | None = None) -> list[dict]:
             client = clients[email] = app.test_client()
             login(client, email)
         status = None
+        extra = headers(email, path)
         try:
             for _ in range(2):
-                status = client.get(path).status_code
+                status = client.get(path, headers=extra).status_code
         except Exception as exc:  # noqa: BLE001 - a broken page is reported, not fatal
             out.append(
                 {"role": role, "path": path, "status": f"error: {type(exc).__name__}",
@@ -168,17 +227,17 @@ def run(url: str, repeats: int = 15, only: str | None = None) -> list[dict]:
             )  # fmt: skip
             continue
         with common.QueryCounter(engine) as counter:
-            client.get(path)
+            client.get(path, headers=extra)
         times = []
         t0 = time.perf_counter()
-        client.get(path)
+        client.get(path, headers=extra)
         first = time.perf_counter() - t0
         times.append(first)
         # Pages slower than a second get 5 timed requests, not ``repeats``.
         n = (repeats if first < 1.0 else 5) if status == 200 else 2
         for _ in range(n - 1):
             t0 = time.perf_counter()
-            client.get(path)
+            client.get(path, headers=extra)
             times.append(time.perf_counter() - t0)
         out.append(
             {

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from app import create_app
+from app import create_app, tune_gc
 from bench import common
 
 app = create_app(
@@ -28,3 +28,4 @@ app = create_app(
         "AUDIT_SIGNING_KEY": str(common.DATA_DIR / "files" / "keys"),
     }
 )
+tune_gc()  # as wsgi.py does in production
