@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload, load_only
 
 from app.applications import operations as ops
 from app.applications.forms import (
@@ -21,6 +22,7 @@ from app.applications.forms import (
     parse_application,
 )
 from app.applications.models import TARGET_GROUPS, Application, Decision
+from app.applications.operations.drafts import load_for_save
 from app.applications.permissions import (
     can_check,
     can_confirm_matching,
@@ -69,9 +71,13 @@ def id_name(row) -> tuple[int, str]:
     return row.id, row.name
 
 
-def load_application(app_id: int) -> Application:
-    """The application, or 404 when it does not exist or the user may not see it."""
-    app = db.session.get(Application, app_id)
+def load_application(app_id: int, *, for_save: bool = False) -> Application:
+    """The application, or 404 when it does not exist or the user may not see it.
+
+    ``for_save``: read under its row lock for ``save_draft``, which then does not read
+    it again.
+    """
+    app = load_for_save(app_id) if for_save else db.session.get(Application, app_id)
     if app is None or not can_view_application(current_user, app):
         abort(404)
     return app
@@ -96,12 +102,31 @@ def start_application(call_id):
     return redirect(url_for("applications.edit_application", app_id=app.id))
 
 
+_LIST_COLUMNS = (
+    Application.id,
+    Application.call_id,
+    Application.society_id,
+    Application.co_government_id,
+    Application.state,
+    Application.version,
+    Application.title,
+    Application.project_number,
+    Application.requested_fen,
+)
+
+
 @bp.route("/applications")
 @requires("applications.read")
 def list_applications():
     """Applications: the own organisation's, or all for staff; filter by call and state."""
     page, size = page_args(request)
-    stmt = select(Application).order_by(Application.id.desc())
+    stmt = (
+        select(Application)
+        # Only what the rows show: not the texts, the team's JSON, nor the joined call
+        # (its guide and JSON columns came back once per row) - 3x the page's time.
+        .options(load_only(*_LIST_COLUMNS), lazyload(Application.call))
+        .order_by(Application.id.desc())
+    )
     if not can_see_all(current_user):
         column = (
             Application.co_government_id
@@ -196,7 +221,7 @@ def _edit_page(app, values, errors, status=200, **extra):
 @requires("applications.edit")
 def edit_application(app_id):
     """Edit and save a draft (complete or not); a stale form gets a 409 and saves nothing."""
-    app = load_application(app_id)
+    app = load_application(app_id, for_save=request.method == "POST")
     if not can_edit_application(current_user, app):
         flash(can_edit_application(current_user, app).reason, "warning")
         return redirect(url_for("applications.show_application", app_id=app.id))
@@ -216,11 +241,12 @@ def edit_application(app_id):
         app = load_application(app_id)
         values = {**request.form.to_dict(), "version": str(request.form.get("version", ""))}
         return _edit_page(app, values, {err.field: err.message} if err.field else {}, err.status)
+    version = app.version  # read before the commit expires the row (else reloaded to say it)
     db.session.commit()
-    flash(_("已保存（第 %(v)s 版）。", v=app.version), "success")
+    flash(_("已保存（第 %(v)s 版）。", v=version), "success")
     if request.form.get("then") == "submit_page":
-        return redirect(url_for("applications.show_application", app_id=app.id))
-    return redirect(url_for("applications.edit_application", app_id=app.id))
+        return redirect(url_for("applications.show_application", app_id=app_id))
+    return redirect(url_for("applications.edit_application", app_id=app_id))
 
 
 @bp.route("/applications/<int:app_id>/attachments", methods=["POST"])

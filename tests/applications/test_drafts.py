@@ -149,3 +149,103 @@ def test_caps_are_checked_on_the_server(session):
     problems = apps.budget_problems(app)
     assert any("超过单项资助上限 40,000.00 元" in p for p in problems)
     assert any("间接费用 4,000.00 元，超过直接费用的 5%" in p for p in problems)
+
+
+def test_a_save_updates_child_rows_in_place_and_writes_only_what_changed(session):
+    from sqlalchemy import event
+
+    from app.applications.models import MilestonePlan, PerformanceTarget
+    from app.applications.operations.common import snapshot
+
+    call = factories.call("open")
+    applicant = factories.user("applicant")
+    app = apps.create_application(call, actor=applicant)
+    station = factories.station_for(applicant.org)
+    data = factories.application_data(station)
+    apps.save_draft(app, data, actor=applicant, expected_version=1)
+    ids = {
+        "budget": [b.id for b in app.budget],
+        "targets": [t.id for t in app.targets],
+        "milestones": [m.id for m in app.milestones],
+    }
+    statements = []
+    engine = session.get_bind()
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        apps.save_draft(
+            app, {**data, "summary": "只改了摘要。"}, actor=applicant, expected_version=2
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    children = ("application_budget_line", "performance_target", "application_milestone")
+    writes = [s for s in statements if not s.lstrip().upper().startswith(("SELECT", "BEGIN"))]
+    assert writes and not [s for s in writes if any(c in s for c in children)]
+    assert [b.id for b in app.budget] == ids["budget"]
+    event_row = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "application.save").order_by(AuditEvent.seq)
+    ).all()[-1]
+    assert event_row.after == {"version": 3, "changed": ["basics"]}
+
+    # Targets reordered, the last milestone dropped, a budget amount changed: the stored
+    # result is what a full rewrite gave, and the rows kept keep their ids.
+    changed = {
+        **data,
+        "targets": [data["targets"][0], data["targets"][2], data["targets"][1]],
+        "milestones": data["milestones"][:-1],
+        "budget": [{**data["budget"][0], "fund_fen": 2_000_000}, *data["budget"][1:]],
+    }
+    apps.save_draft(app, changed, actor=applicant, expected_version=3)
+    session.expire_all()
+    stored = snapshot(app)
+    assert [t["group"] for t in stored["targets"]] == ["output", "satisfaction", "effect"]
+    assert [m["seq"] for m in stored["milestones"]] == [m["seq"] for m in data["milestones"][:-1]]
+    assert stored["requested_fen"] == 3_400_000
+    assert [b.id for b in app.budget] == ids["budget"]
+    assert [t.id for t in app.targets] == ids["targets"]
+    assert [m.id for m in app.milestones] == ids["milestones"][:-1]
+    assert (
+        session.scalar(select(MilestonePlan.id).where(MilestonePlan.id == ids["milestones"][-1]))
+        is None
+    )
+    targets = select(PerformanceTarget.id).where(PerformanceTarget.application_id == app.id)
+    assert session.scalars(targets).all() == ids["targets"]
+    event_row = session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "application.save").order_by(AuditEvent.seq)
+    ).all()[-1]
+    # basics too: the summary is back to the first save's
+    assert event_row.after == {
+        "version": 4,
+        "changed": ["basics", "targets", "budget", "milestones"],
+    }
+
+
+def test_saving_through_the_form_reads_the_application_once(client, session):
+    from sqlalchemy import event
+
+    call = factories.call("open")
+    applicant = factories.user("applicant")
+    app = apps.create_application(call, actor=applicant)
+    login(client, applicant)
+    token = csrf_token(client, f"/applications/{app.id}/edit")
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        response = client.post(
+            f"/applications/{app.id}/edit",
+            data={"csrf_token": token, "version": "1", "title": "只读一次"},
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert response.status_code == 302 and app.title == "只读一次" and app.version == 2
+    reads = [s for s in statements if s.startswith("SELECT") and "FROM application " in s]
+    assert len(reads) == 1, reads
+    assert not [s for s in statements if "application_attachment" in s]

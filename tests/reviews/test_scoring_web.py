@@ -153,3 +153,28 @@ def test_not_applicable_is_null_never_zero(session):
 
     with pytest.raises(Exception, match="评分表有"):
         ops.submit_sheet(row, {"scores": {**scores, "budget": None}}, actor=row.expert.user)
+
+
+def test_saving_the_sheet_reads_the_assignment_once_and_not_the_roles_again(client, session):
+    from sqlalchemy import event
+
+    r = _round(session)
+    row = _accepted(client, r)
+    path = f"/reviews/assignments/{row.id}/sheet"
+    token = csrf_token(client)
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        answer = client.post(path, data={"score-need": "8", "action": "save", "csrf_token": token})
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert answer.status_code == 302 and row.score_map() == {"need": "8"}
+    reads = [s for s in statements if s.startswith("SELECT")]
+    assert len([s for s in reads if "FROM review_assignment" in s]) == 1
+    # the user and roles are read once, by the request's user loading (one statement)
+    assert len([s for s in reads if "user_role" in s]) == 1

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from app.accounts.models import Organisation
 from app.applications.models import (
@@ -22,7 +22,6 @@ from app.applications.operations.common import (
     check_version,
     lock,
     require,
-    snapshot,
     touch,
 )
 from app.applications.permissions import can_create_application, can_edit_application
@@ -159,6 +158,35 @@ def _check_references(app: Application, data: dict) -> list[str]:
     return problems
 
 
+_LOCKED = "locked_for_save"  # InstanceState.info: the transaction that locked the row
+
+
+def load_for_save(app_id: int) -> Application | None:
+    """The application read under its row lock, for a ``save_draft`` in this transaction.
+
+    The edit page's POST reads the row this way once; ``save_draft`` then takes it as
+    locked and fresh instead of reading it again. Only the next save in the same
+    transaction skips its read.
+    """
+    app = db.session.execute(
+        select(Application)
+        .where(Application.id == app_id)
+        .with_for_update(of=Application)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if app is not None:
+        inspect(app).info[_LOCKED] = db.session().get_transaction()
+    return app
+
+
+def _lock_once(app: Application) -> Application:
+    """``lock(app)``, unless ``load_for_save`` already read it locked in this transaction."""
+    locked_in = inspect(app).info.pop(_LOCKED, None)
+    if locked_in is not None and locked_in is db.session().get_transaction():
+        return app
+    return lock(app)
+
+
 def save_draft(app: Application, data: dict, *, actor, expected_version: int) -> Application:
     """Save what the applicant typed, complete or not, across as many sessions as needed.
 
@@ -171,7 +199,9 @@ def save_draft(app: Application, data: dict, *, actor, expected_version: int) ->
     (409) naming what changed since, and nothing is written. Raises
     ``NotAllowed`` (another organisation, not editable) and
     ``ValidationFailed`` listing references that do not exist. Child rows
-    are replaced; totals recomputed. Audited as ``application.save`` with
+    are updated in place (budget lines matched by key, milestones by
+    sequence, targets by position; only what changed is written); totals
+    recomputed. Audited as ``application.save`` with
     the new version and the changed sections (never the text itself).
     """
     if isinstance(expected_version, bool) or not isinstance(expected_version, int):
@@ -179,17 +209,17 @@ def save_draft(app: Application, data: dict, *, actor, expected_version: int) ->
         # save would silently overwrite whatever another session saved in between.
         raise DomainError(_("保存失败：表单缺少版本号。请刷新页面，核对内容后再保存。"))
     require(can_edit_application(actor, app))
-    app = lock(app)
+    app = _lock_once(app)
     require(can_edit_application(actor, app))
     check_version(app, expected_version)
     problems = _check_references(app, data)
     if problems:
         raise ValidationFailed(problems[0], details=problems[1:])
-    before = _sections(snapshot(app))
+    before = _sections(_section_source(app))
     _apply(app, data)
     touch(app, actor)
     db.session.flush()
-    after = _sections(snapshot(app))
+    after = _sections(_section_source(app))
     changed = [k for k in after if _normal(after[k]) != _normal(before.get(k))]
     trail.record(
         "application.save",
@@ -210,60 +240,166 @@ def _normal(value):
     return None if value in ("", 0) else value
 
 
+def _section_source(app: Application) -> dict:
+    """The fields of ``snapshot`` that ``_sections`` reads, in the same form.
+
+    Not ``snapshot`` itself: that also lists the attachments (a query, and their
+    files), which a draft save neither changes nor reports.
+    """
+    return {
+        "title": app.title,
+        "category": app.category,
+        "summary": app.summary,
+        "objectives": app.objectives,
+        "station_id": app.station_id,
+        "park_id": app.park_id,
+        "co_government_id": app.co_government_id,
+        "chief_expert": app.chief_expert or {},
+        "team": app.team or [],
+        "excluded_experts": app.excluded_experts or [],
+        "pledge_integrity": bool(app.pledge_integrity),
+        "pledge_no_duplicate": bool(app.pledge_no_duplicate),
+        "budget": [
+            {
+                "line_key": b.line_key,
+                "fund_fen": b.fund_fen,
+                "matching_fen": b.matching_fen,
+                "self_raised_fen": b.self_raised_fen,
+                "note": b.note,
+            }
+            for b in app.budget
+        ],
+        "targets": [
+            {
+                "group": t.target_group,
+                "indicator": t.indicator,
+                "unit": t.unit,
+                "target_value": t.target_value,
+            }
+            for t in app.targets
+        ],
+        "milestones": [
+            {
+                "seq": m.seq,
+                "title": m.title,
+                "due_on": m.due_on.isoformat() if m.due_on else None,
+                "deliverables": m.deliverables,
+                "tranche_pct": m.tranche_pct,
+            }
+            for m in app.milestones
+        ],
+    }
+
+
+def _assign(row, values: dict) -> None:
+    """Set only the attributes that differ, so an unchanged row is not written."""
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+
+
 def _apply(app: Application, data: dict) -> None:
+    """Write ``data`` onto ``app`` and its child rows, in place.
+
+    Budget lines are matched by line key and milestones by sequence (both unique
+    per application, so a kept row never meets a new one with its key), targets
+    by position; rows no longer present are deleted, missing ones inserted, and
+    only changed values are updated. The stored result is the same as replacing
+    every child row.
+    """
     for name in ("title", "summary", "objectives"):
-        setattr(app, name, (data.get(name) or "").strip())
+        _assign(app, {name: (data.get(name) or "").strip()})
     for name in ("category", "station_id", "park_id", "co_government_id"):
-        setattr(app, name, data.get(name) or None)
-    app.chief_expert = data.get("chief_expert") or {}
-    app.team = data.get("team") or []
-    app.excluded_experts = data.get("excluded_experts") or []
-    app.pledge_integrity = bool(data.get("pledge_integrity"))
-    app.pledge_no_duplicate = bool(data.get("pledge_no_duplicate"))
-    order = {line["key"]: i for i, line in enumerate(app.call.budget_lines)}
+        _assign(app, {name: data.get(name) or None})
+    _assign(
+        app,
+        {
+            "chief_expert": data.get("chief_expert") or {},
+            "team": data.get("team") or [],
+            "excluded_experts": data.get("excluded_experts") or [],
+            "pledge_integrity": bool(data.get("pledge_integrity")),
+            "pledge_no_duplicate": bool(data.get("pledge_no_duplicate")),
+        },
+    )
+    with db.session.no_autoflush:
+        _apply_budget(app, data)
+        _apply_targets(app, data)
+        _apply_milestones(app, data)
+    _assign(
+        app,
+        {
+            "requested_fen": sum(b.fund_fen for b in app.budget),
+            "matching_fen": sum(b.matching_fen for b in app.budget),
+            "self_raised_fen": sum(b.self_raised_fen for b in app.budget),
+        },
+    )
+
+
+def _apply_budget(app: Application, data: dict) -> None:
     rows = {row["line_key"]: row for row in data.get("budget", [])}
-    app.budget.clear()
-    app.targets.clear()
-    app.milestones.clear()
-    db.session.flush()  # the old child rows go before new ones with the same keys arrive
-    for key, position in order.items():
+    stored = {b.line_key: b for b in app.budget}
+    lines = []
+    for position, line in enumerate(app.call.budget_lines):
+        key = line["key"]
         row = rows.get(key, {})
-        app.budget.append(
-            BudgetLine(
-                position=position,
-                line_key=key,
-                fund_fen=row.get("fund_fen", 0),
-                matching_fen=row.get("matching_fen", 0),
-                self_raised_fen=row.get("self_raised_fen", 0),
-                note=(row.get("note") or "").strip() or None,
-            )
-        )
-    app.requested_fen = sum(b.fund_fen for b in app.budget)
-    app.matching_fen = sum(b.matching_fen for b in app.budget)
-    app.self_raised_fen = sum(b.self_raised_fen for b in app.budget)
+        values = {
+            "position": position,
+            "line_key": key,
+            "fund_fen": row.get("fund_fen", 0),
+            "matching_fen": row.get("matching_fen", 0),
+            "self_raised_fen": row.get("self_raised_fen", 0),
+            "note": (row.get("note") or "").strip() or None,
+        }
+        if key in stored:
+            _assign(stored[key], values)
+            lines.append(stored[key])
+        else:
+            lines.append(BudgetLine(**values))
+    if lines != list(app.budget):
+        app.budget[:] = lines  # rows left out are deleted (delete-orphan)
+
+
+def _apply_targets(app: Application, data: dict) -> None:
+    stored = list(app.targets)
+    targets = []
     for i, t in enumerate(data.get("targets", [])):
-        app.targets.append(
-            PerformanceTarget(
-                position=i,
-                target_group=t["group"],
-                indicator=(t.get("indicator") or "").strip(),
-                unit=(t.get("unit") or "").strip(),
-                target_value=_decimal_text(t.get("target_value")) or "",
-            )
-        )
+        values = {
+            "position": i,
+            "target_group": t["group"],
+            "indicator": (t.get("indicator") or "").strip(),
+            "unit": (t.get("unit") or "").strip(),
+            "target_value": _decimal_text(t.get("target_value")) or "",
+        }
+        if i < len(stored):
+            _assign(stored[i], values)
+            targets.append(stored[i])
+        else:
+            targets.append(PerformanceTarget(**values))
+    if targets != stored:
+        app.targets[:] = targets
+
+
+def _apply_milestones(app: Application, data: dict) -> None:
     milestones = sorted(data.get("milestones", []), key=lambda m: m["seq"])
     if not milestones or milestones[0]["seq"] != 0:
         milestones.insert(0, {"seq": 0, "title": AGREEMENT_MILESTONE, "tranche_pct": 0})
+    stored = {m.seq: m for m in app.milestones}
+    plans = []
     for m in milestones:
-        app.milestones.append(
-            MilestonePlan(
-                seq=m["seq"],
-                title=(m.get("title") or "").strip() or AGREEMENT_MILESTONE,
-                due_on=m.get("due_on"),
-                deliverables=(m.get("deliverables") or "").strip(),
-                tranche_pct=m.get("tranche_pct", 0),
-            )
-        )
+        values = {
+            "seq": m["seq"],
+            "title": (m.get("title") or "").strip() or AGREEMENT_MILESTONE,
+            "due_on": m.get("due_on"),
+            "deliverables": (m.get("deliverables") or "").strip(),
+            "tranche_pct": m.get("tranche_pct", 0),
+        }
+        if m["seq"] in stored:
+            _assign(stored[m["seq"]], values)
+            plans.append(stored[m["seq"]])
+        else:
+            plans.append(MilestonePlan(**values))
+    if plans != list(app.milestones):
+        app.milestones[:] = plans
 
 
 def add_attachment(app: Application, kind: str, stream, filename: str, *, actor) -> Attachment:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from flask import g, has_request_context
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import defaultload
 
 from app.applications.models import Application, Revision
 from app.applications.operations import advance_application
@@ -13,7 +15,7 @@ from app.audit import trail
 from app.core import clock
 from app.core.errors import InvalidTransition, ValidationFailed
 from app.extensions import db
-from app.reviews.models import ConflictRecord, ReviewAssignment, ReviewScore, ReviewVeto
+from app.reviews.models import ConflictRecord, Expert, ReviewAssignment, ReviewScore, ReviewVeto
 from app.reviews.operations.common import lang, require, rubric_of
 from app.reviews.operations.draw import replace_after_refusal
 from app.reviews.permissions import (
@@ -29,13 +31,47 @@ from app.reviews.states import ACTIVE_STATES, ASSIGNMENT_WORKFLOW
 from app.reviews.texts import plain, say
 
 
-def _lock(assignment: ReviewAssignment) -> ReviewAssignment:
+def own_user_lazily():
+    """Loader option: an assignment's expert without their user joined in.
+
+    The user is the signed-in reviewer (or an officer's lookup of one), already in the
+    session with their roles; a joined user would reload the roles (a query) each time.
+    ``assignment.expert.user`` still works: a lookup in the session, or a lazy load.
+    """
+    return defaultload(ReviewAssignment.expert).lazyload(Expert.user)
+
+
+_LOCKED = "locked_for_save"  # InstanceState.info: the transaction that locked the row
+
+
+def _read_locked(assignment_id: int) -> ReviewAssignment | None:
     return db.session.execute(
         select(ReviewAssignment)
-        .where(ReviewAssignment.id == assignment.id)
+        .where(ReviewAssignment.id == assignment_id)
+        .options(own_user_lazily())
         .with_for_update(of=ReviewAssignment)
         .execution_options(populate_existing=True)
-    ).scalar_one()
+    ).scalar_one_or_none()
+
+
+def load_for_save(assignment_id: int) -> ReviewAssignment | None:
+    """The assignment read under its row lock, for a save or submit in this transaction.
+
+    The sheet's POST reads the row this way once; the next ``save_sheet`` or
+    ``submit_sheet`` in the same transaction takes it as locked and fresh instead of
+    reading it again.
+    """
+    row = _read_locked(assignment_id)
+    if row is not None:
+        inspect(row).info[_LOCKED] = db.session().get_transaction()
+    return row
+
+
+def _lock(assignment: ReviewAssignment) -> ReviewAssignment:
+    locked_in = inspect(assignment).info.pop(_LOCKED, None)
+    if locked_in is not None and locked_in is db.session().get_transaction():
+        return assignment
+    return _read_locked(assignment.id)
 
 
 def respond(
@@ -104,7 +140,14 @@ def respond(
 def sheet_rubric(assignment: ReviewAssignment) -> Rubric:
     """The rubric the sheet is (or will be) scored on: the pinned one, else the call's."""
     snapshot_id = assignment.rubric_snapshot_id or assignment.application.call.rubric_snapshot_id
-    return rubric_of(snapshot_id)
+    if not has_request_context():
+        return rubric_of(snapshot_id)
+    # Kept for the request: the view and the save both ask, and the snapshot row is
+    # not held by anything else (the session forgets it and would read it again).
+    rubrics = g.setdefault("sheet_rubrics", {})
+    if snapshot_id not in rubrics:
+        rubrics[snapshot_id] = rubric_of(snapshot_id)
+    return rubrics[snapshot_id]
 
 
 def _draft_only(rubric: Rubric, problems: list[str], language: str) -> list[str]:

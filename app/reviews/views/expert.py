@@ -19,15 +19,27 @@ from app.reviews import operations as ops
 from app.reviews.forms import RespondForm, SheetForm, sheet_data
 from app.reviews.models import Expert, ReviewAssignment
 from app.reviews.operations.common import lang
+from app.reviews.operations.scoring import load_for_save, own_user_lazily
 from app.reviews.permissions import can_respond, can_score, can_view_assigned
 from app.reviews.scoring import review_total
 from app.reviews.states import AssignmentState
 from app.reviews.views import bp, download
 
 
-def _own_or_404(assignment_id: int) -> ReviewAssignment:
-    """The current expert's assignment; anyone else's is a 404, not a 403."""
-    row = db.session.get(ReviewAssignment, assignment_id)
+def _own_or_404(assignment_id: int, *, for_save: bool = False) -> ReviewAssignment:
+    """The current expert's assignment; anyone else's is a 404, not a 403.
+
+    The expert's user is not joined in: it is the signed-in user, already loaded with
+    their roles for this request (joining it again re-read the roles each time).
+    """
+    if for_save:  # read under its row lock once, for the save in this request
+        row = load_for_save(assignment_id)
+    else:
+        row = db.session.scalar(
+            select(ReviewAssignment)
+            .where(ReviewAssignment.id == assignment_id)
+            .options(own_user_lazily())
+        )
     if row is None or row.expert.user_id != current_user.id:
         abort(404)
     return row
@@ -178,7 +190,7 @@ def _sheet_values(row: ReviewAssignment, rubric, posted: dict | None) -> dict:
 @requires("reviews.score")
 def score_sheet(assignment_id):
     """The score sheet generated from the call's rubric snapshot: save a draft or submit."""
-    row = _own_or_404(assignment_id)
+    row = _own_or_404(assignment_id, for_save=request.method == "POST")
     if not can_view_assigned(current_user, row):
         abort(404)
     rubric = ops.sheet_rubric(row)
@@ -203,7 +215,8 @@ def score_sheet(assignment_id):
             else:
                 db.session.commit()
                 flash(_("评分已提交并锁定。") if submit else _("草稿已保存。"), "success")
-                return redirect(url_for("reviews.score_sheet", assignment_id=row.id))
+                # assignment_id, not row.id: the committed row would be reloaded to say it.
+                return redirect(url_for("reviews.score_sheet", assignment_id=assignment_id))
         else:
             status = 400
     values = _sheet_values(row, rubric, posted)
