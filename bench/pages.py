@@ -185,6 +185,9 @@ def run(url: str, repeats: int = 15, only: str | None = None) -> list[dict]:
     common.cheap_passwords()
     app = common.make_app(url)
     f = fixtures(app)
+    from app import tune_gc
+
+    tune_gc()  # as wsgi.py does in every gunicorn worker
     from app.extensions import db
 
     with app.app_context():

@@ -169,6 +169,9 @@ def run_key_again() -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--generate", action="store_true", help="regenerate the data sets")
+    parser.add_argument(
+        "--no-generate", action="store_true", help="measure only the data sets that exist"
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="fewer repeats, no national pages")
     parser.add_argument("--load-seconds", type=float, default=60)
     parser.add_argument("--skip", default="", help="comma list: pages,load,micro,again")
@@ -185,7 +188,8 @@ def main(argv=None) -> int:
     skip = set(filter(None, args.skip.split(",")))
     RESULTS.mkdir(parents=True, exist_ok=True)
 
-    ensure_data(args.generate)
+    if not args.no_generate:
+        ensure_data(args.generate)
     upgrade_all()
     previous = {}
     if args.merge and (RESULTS / "latest.json").exists():
