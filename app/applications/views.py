@@ -9,9 +9,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup, escape
 from sqlalchemy import select
-from sqlalchemy.orm import lazyload, load_only
+from sqlalchemy.orm import joinedload, lazyload, load_only
 
+from app.accounts.models import Organisation
 from app.applications import operations as ops
 from app.applications.forms import (
     AttachmentForm,
@@ -57,6 +59,31 @@ GROUP_LABELS = {
 def app_state_label(state) -> str:
     """An application state's staff label (lists filter by staff labels)."""
     return str(ApplicationState(str(state)).label)
+
+
+@bp.app_template_global("field_input")
+def field_input(name, label, values, errors, type="text", hidden_label=False, attrs=""):
+    """A labelled text input of the application form, with its error below it.
+
+    The edit page shows about a hundred of them; as a Jinja macro they took some 3 ms of
+    the page (argument handling per call), as a function well under 1 ms. The markup is
+    exactly what the macro produced (its whitespace included)."""
+    err = errors.get(name)
+    n = escape(name)
+    parts = [
+        '\n  <label class="',
+        "visually-hidden" if hidden_label else "form-label",
+        f'" for="f-{n}">{escape(label)}</label>\n  <input class="form-control form-control-sm',
+        " is-invalid" if err else "",
+        f'" id="f-{n}" name="{n}" type="{escape(type)}"\n         value="',
+        escape(values.get(name, "")),
+        '" ',
+        f'aria-describedby="f-{n}-err"' if err else "",
+        f" {escape(attrs)}>\n  ",
+    ]
+    if err:
+        parts.append(f'<div class="invalid-feedback d-block" id="f-{n}-err">{escape(err)}</div>')
+    return Markup("".join(parts))  # noqa: S704 - every value above went through escape()
 
 
 @bp.app_template_filter("category_pair")
@@ -124,7 +151,11 @@ def list_applications():
         select(Application)
         # Only what the rows show: not the texts, the team's JSON, nor the joined call
         # (its guide and JSON columns came back once per row) - 3x the page's time.
-        .options(load_only(*_LIST_COLUMNS), lazyload(Application.call))
+        .options(
+            load_only(*_LIST_COLUMNS),
+            lazyload(Application.call),
+            joinedload(Application.society).load_only(Organisation.name),
+        )
         .order_by(Application.id.desc())
     )
     if not can_see_all(current_user):
@@ -145,14 +176,23 @@ def list_applications():
         stmt = stmt.where(Application.state == state)
     total = db.session.scalar(select(db.func.count()).select_from(stmt.subquery()))
     rows = db.session.scalars(stmt.limit(size).offset((page - 1) * size)).all()
-    calls = db.session.scalars(select(Call).order_by(Call.id.desc())).all()
+    calls = db.session.scalars(
+        select(Call)
+        .options(load_only(Call.id, Call.state, Call.title), lazyload(Call.fund))
+        .order_by(Call.id.desc())
+    ).all()
+    # Each label once per page, not per row (a lazy label costs ~30 µs each time it is shown).
+    applicant_view = current_user.has_role("applicant", "society_admin", "local_partner")
     return render_template(
         "applications/list.html",
         rows=rows,
         calls=calls,
         call_id=call_id,
         state=state,
-        states=list(ApplicationState),
+        states=[(s.value, str(s.label)) for s in ApplicationState],
+        row_labels={
+            s.value: str(s.applicant_label if applicant_view else s.label) for s in ApplicationState
+        },
         page=page,
         size=size,
         total=total,

@@ -49,19 +49,28 @@ def install_length_guard() -> None:
     if event.contains(Session, "before_flush", _check_lengths_holder.get("fn")):
         return
 
+    limits: dict = {}  # mapper -> ((attribute, length), ...): the mappings do not change
+
+    def _limits_of(mapper):
+        found = limits.get(mapper)
+        if found is None:
+            found = limits[mapper] = tuple(
+                (attr.key, attr.columns[0].type.length)
+                for attr in mapper.column_attrs
+                if isinstance(attr.columns[0].type, String)
+                and getattr(attr.columns[0].type, "length", None)
+            )
+        return found
+
     @event.listens_for(Session, "before_flush")
     def _check_lengths(session, _context, _instances):
         for obj in (*session.new, *session.dirty):
-            for attr in sa_inspect(obj).mapper.column_attrs:
-                column = attr.columns[0]
-                limit = getattr(column.type, "length", None)
-                if not limit or not isinstance(column.type, String):
-                    continue
-                value = obj.__dict__.get(attr.key)
+            state = sa_inspect(obj)
+            values = state.dict
+            for key, limit in _limits_of(state.mapper):
+                value = values.get(key)
                 if isinstance(value, str) and len(value) > limit:
-                    raise ValidationFailed(
-                        _("输入过长：最多 %(n)s 个字符。", n=limit), field=attr.key
-                    )
+                    raise ValidationFailed(_("输入过长：最多 %(n)s 个字符。", n=limit), field=key)
 
     _check_lengths_holder["fn"] = _check_lengths
 

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from flask import has_request_context
 from flask_babel import get_locale
+from sqlalchemy import select
 
 from app.core.errors import NotAllowed
 from app.extensions import db
@@ -55,9 +56,25 @@ def _parse(content: bytes) -> Rubric:
     return load_rubric(content)
 
 
+_BY_DIGEST: dict[str, Rubric] = {}  # sha256 of a snapshot's content -> its rubric
+
+
 def rubric_of(snapshot_id: int) -> Rubric:
-    """The rubric of a snapshot (parsed once per process: snapshots never change)."""
+    """The rubric of a snapshot (parsed once per process: snapshots never change).
+
+    Only the snapshot's digest is read per call (not its content, nor a row to build):
+    the digest names the content, so the rubric kept for it is the right one even
+    where an id comes back with other content (a rolled-back test database).
+    """
     from app.calls.models import RubricSnapshot
 
-    snapshot = db.session.get(RubricSnapshot, snapshot_id)
-    return _parse(bytes(snapshot.content))
+    digest = db.session.execute(
+        select(RubricSnapshot.sha256).where(RubricSnapshot.id == snapshot_id)
+    ).scalar_one()
+    rubric = _BY_DIGEST.get(digest)
+    if rubric is None:
+        snapshot = db.session.get(RubricSnapshot, snapshot_id)
+        rubric = _parse(bytes(snapshot.content))
+        if len(_BY_DIGEST) < 256:
+            _BY_DIGEST[digest] = rubric
+    return rubric

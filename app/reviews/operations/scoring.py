@@ -152,6 +152,23 @@ def sheet_rubric(assignment: ReviewAssignment) -> Rubric:
 
 def _draft_only(rubric: Rubric, problems: list[str], language: str) -> list[str]:
     """Problems that block even a draft: bad numbers, not missing answers or comments."""
+    if not problems:
+        return []
+    # The texts a draft may leave open, rendered once per rubric and language (some 20
+    # translations, ~2 ms a save): a rubric is immutable and kept (see ``rubric_of``).
+    key = (id(rubric), language)
+    kept = _DRAFT_ALLOWED.get(key)
+    if kept is None or kept[0] is not rubric:
+        if len(_DRAFT_ALLOWED) >= 64:
+            _DRAFT_ALLOWED.clear()
+        kept = _DRAFT_ALLOWED[key] = (rubric, _allowed_in_draft(rubric, language))
+    return [p for p in problems if p not in kept[1]]
+
+
+_DRAFT_ALLOWED: dict[tuple[int, str], tuple[Rubric, frozenset[str]]] = {}
+
+
+def _allowed_in_draft(rubric: Rubric, language: str) -> frozenset[str]:
     allowed = set()
     for c in rubric.criteria:
         title = c.title.get(language)
@@ -168,7 +185,7 @@ def _draft_only(rubric: Rubric, problems: list[str], language: str) -> list[str]
             )
     for v in rubric.vetoes:
         allowed.add(say(language, "sheet_veto_comment", title=v.title.get(language)))
-    return [p for p in problems if p not in allowed]
+    return frozenset(allowed)
 
 
 def _normalise(data: dict) -> tuple[dict, dict, dict, str]:
