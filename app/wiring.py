@@ -143,8 +143,8 @@ def _register_template_globals(app: Flask) -> None:
     from flask_babel import get_locale
 
     from app.accounts.loading import unread_badge
-    from app.core.header import header_menu
     from app.core.permissions import has_permission
+    from app.home.header import header_menu
     from app.home.navigation import navigation_for
 
     app.jinja_env.globals.update(
