@@ -63,11 +63,11 @@ def ensure_data(regenerate: bool) -> None:
         subprocess.run(cmd, cwd=common.ROOT, check=True, env=env)
 
 
-def upgrade_all() -> None:
+def upgrade_all(kinds: set[str]) -> None:
     """Bring every data set to the current schema (the code may have moved on), with
     fresh planner statistics on PostgreSQL (this server runs without autovacuum)."""
-    for url in DATASETS.values():
-        if common.database_exists(url):
+    for (_scale, kind), url in DATASETS.items():
+        if kind in kinds and common.database_exists(url):
             common.migrate(common.make_app(url))
             common.analyze(url)
 
@@ -87,12 +87,12 @@ def counts(url: str) -> dict:
     return out
 
 
-def run_pages(quick: bool, scales: set[str]) -> dict:
+def run_pages(quick: bool, scales: set[str], kinds: set[str]) -> dict:
     from bench import pages
 
     out = {}
     for (scale, kind), url in DATASETS.items():
-        if not common.database_exists(url) or scale not in scales:
+        if not common.database_exists(url) or scale not in scales or kind not in kinds:
             continue
         if quick and scale == "national":
             continue
@@ -110,7 +110,7 @@ def run_load(seconds: float) -> dict:
     return load.run(url, users, seconds)
 
 
-def run_micro(quick: bool) -> dict:
+def run_micro(quick: bool, kinds: set[str]) -> dict:
     out = {}
     big = {
         kind: DATASETS[("national", kind)]
@@ -141,6 +141,9 @@ def run_micro(quick: bool) -> dict:
     if not quick:
         plan.insert(1, ("assignment-10000", None))
     for key, url in plan:
+        kind = key.split("/")[1] if "/" in key else "sqlite"  # the rest run with sqlite's
+        if kind not in kinds:
+            continue
         name = key.split("/")[0]
         log(f"micro: {key}")
         out[key] = run_task(name, url)
@@ -183,6 +186,9 @@ def main(argv=None) -> int:
         "--scales", default="provincial,national",
         help="the data sets' scales whose pages are measured (with --merge, in parts)",
     )  # fmt: skip
+    parser.add_argument(
+        "--kinds", default="sqlite,postgresql", help="the databases measured (in parts)"
+    )  # fmt: skip
     parser.add_argument("--out", default=str(common.ROOT / "docs" / "performance.md"))
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
@@ -190,7 +196,7 @@ def main(argv=None) -> int:
 
     if not args.no_generate:
         ensure_data(args.generate)
-    upgrade_all()
+    upgrade_all(set(args.kinds.split(",")))
     previous = {}
     if args.merge and (RESULTS / "latest.json").exists():
         previous = json.loads((RESULTS / "latest.json").read_text())
@@ -206,13 +212,17 @@ def main(argv=None) -> int:
     common.cheap_passwords()
     if "pages" not in skip:
         scales = set(args.scales.split(","))
-        results["pages"] = {**previous.get("pages", {}), **run_pages(args.quick, scales)}
+        kinds = set(args.kinds.split(","))
+        results["pages"] = {**previous.get("pages", {}), **run_pages(args.quick, scales, kinds)}
         results["load_after_pages"] = common.load_average()
     if "load" not in skip:
         results["load"] = run_load(args.load_seconds)
         results["load_after_load"] = common.load_average()
     if "micro" not in skip:
-        results["micro"] = run_micro(args.quick)
+        results["micro"] = {
+            **previous.get("micro", {}),
+            **run_micro(args.quick, set(args.kinds.split(","))),
+        }
     if "again" not in skip:
         results["again"] = run_key_again()
     results["load_after"] = common.load_average()
