@@ -206,7 +206,12 @@ def main(argv=None) -> int:
         "machine": common.machine(),
         "load_before": common.load_average(),
         "datasets": {
-            f"{s}/{k}": counts(u) for (s, k), u in DATASETS.items() if common.database_exists(u)
+            **previous.get("datasets", {}),
+            **{
+                f"{s}/{k}": counts(u)
+                for (s, k), u in DATASETS.items()
+                if k in set(args.kinds.split(",")) and common.database_exists(u)
+            },
         },
     }
     common.cheap_passwords()
