@@ -104,9 +104,13 @@ def sha256_of(data) -> str:
     return hashlib.sha256(canonical(data)).hexdigest()
 
 
-def snapshot(app: Application) -> dict:
-    """Everything the applicant submitted, as plain data (money in fen, times RFC 3339)."""
-    return {
+def snapshot(app: Application, *, with_attachments: bool = True) -> dict:
+    """Everything the applicant submitted, as plain data (money in fen, times RFC 3339).
+
+    ``with_attachments=False`` leaves the attachments out (a query and their files),
+    for a draft save, which neither changes nor reports them.
+    """
+    data = {
         "application_id": app.id,
         "call_id": app.call_id,
         "society_id": app.society_id,
@@ -155,11 +159,13 @@ def snapshot(app: Application) -> dict:
             }
             for m in app.milestones
         ],
-        "attachments": [
+    }
+    if with_attachments:
+        data["attachments"] = [
             {"kind": a.kind, "file_sha256": a.file.sha256, "name": a.file.original_name}
             for a in app.attachments
-        ],
-    }
+        ]
+    return data
 
 
 def text_of(app: Application) -> str:

@@ -22,6 +22,7 @@ from app.applications.operations.common import (
     check_version,
     lock,
     require,
+    snapshot,
     touch,
 )
 from app.applications.permissions import can_create_application, can_edit_application
@@ -215,11 +216,11 @@ def save_draft(app: Application, data: dict, *, actor, expected_version: int) ->
     problems = _check_references(app, data)
     if problems:
         raise ValidationFailed(problems[0], details=problems[1:])
-    before = _sections(_section_source(app))
+    before = _sections(snapshot(app, with_attachments=False))
     _apply(app, data)
     touch(app, actor)
     db.session.flush()
-    after = _sections(_section_source(app))
+    after = _sections(snapshot(app, with_attachments=False))
     changed = [k for k in after if _normal(after[k]) != _normal(before.get(k))]
     trail.record(
         "application.save",
@@ -238,57 +239,6 @@ def _normal(value):
     if isinstance(value, dict):
         return {k: _normal(v) for k, v in value.items() if v not in (None, "", 0, [], {})}
     return None if value in ("", 0) else value
-
-
-def _section_source(app: Application) -> dict:
-    """The fields of ``snapshot`` that ``_sections`` reads, in the same form.
-
-    Not ``snapshot`` itself: that also lists the attachments (a query, and their
-    files), which a draft save neither changes nor reports.
-    """
-    return {
-        "title": app.title,
-        "category": app.category,
-        "summary": app.summary,
-        "objectives": app.objectives,
-        "station_id": app.station_id,
-        "park_id": app.park_id,
-        "co_government_id": app.co_government_id,
-        "chief_expert": app.chief_expert or {},
-        "team": app.team or [],
-        "excluded_experts": app.excluded_experts or [],
-        "pledge_integrity": bool(app.pledge_integrity),
-        "pledge_no_duplicate": bool(app.pledge_no_duplicate),
-        "budget": [
-            {
-                "line_key": b.line_key,
-                "fund_fen": b.fund_fen,
-                "matching_fen": b.matching_fen,
-                "self_raised_fen": b.self_raised_fen,
-                "note": b.note,
-            }
-            for b in app.budget
-        ],
-        "targets": [
-            {
-                "group": t.target_group,
-                "indicator": t.indicator,
-                "unit": t.unit,
-                "target_value": t.target_value,
-            }
-            for t in app.targets
-        ],
-        "milestones": [
-            {
-                "seq": m.seq,
-                "title": m.title,
-                "due_on": m.due_on.isoformat() if m.due_on else None,
-                "deliverables": m.deliverables,
-                "tranche_pct": m.tranche_pct,
-            }
-            for m in app.milestones
-        ],
-    }
 
 
 def _assign(row, values: dict) -> None:
