@@ -202,14 +202,19 @@ class Generator:
         db.session.commit()
 
     def experts(self, db):
-        from app.reviews import operations as reviews
 
         p = self.p
         orgs = [self._org("expert_org", f"测试专家单位{i:03d}") for i in range(p["expert_orgs"])]
         db.session.commit()
-        officer = self.officers[0]
-        bar = _bar(p["experts"], "experts")
-        for j in range(p["experts"]):
+        self._experts(db, orgs, range(p["experts"]), self.officers[0], "experts")
+
+    def _experts(self, db, orgs, numbers, officer, label: str) -> None:
+        """Expert ``j`` of ``numbers``: a reviewer account in ``orgs[j % len(orgs)]``
+        and a pool entry with 3 of the 5 fields, through the operations."""
+        from app.reviews import operations as reviews
+
+        bar = _bar(len(numbers), label)
+        for j in numbers:
             org = orgs[j % len(orgs)]
             user = self._user(f"expert{j}@bench.cn", f"专家{j}", org, "reviewer")
             fields = self.rnd.sample(CATEGORIES, 3)
@@ -882,7 +887,6 @@ class Generator:
         from sqlalchemy import func, select
 
         from app.accounts.models import Organisation
-        from app.reviews import operations as reviews
         from app.reviews.models import Expert
         from app.stations import operations as stations
         from app.stations.models import HighTechPark
@@ -923,26 +927,8 @@ class Generator:
         db.session.commit()
         have = db.session.scalar(select(func.count()).select_from(Expert))
         officer = self._users(db, "officer")[0]
-        bar = _bar(max(0, p["experts"] - have), "experts (national)")
-        for j in range(have, p["experts"]):
-            org = expert_orgs[j % len(expert_orgs)]
-            user = self._user(f"expert{j}@bench.cn", f"专家{j}", org, "reviewer")
-            reviews.create_expert(
-                {
-                    "user_id": user.id,
-                    "org_id": org.id,
-                    "fields": self.rnd.sample(CATEGORIES, 3),
-                    "keywords": [f"关键词{self.rnd.randrange(200)}" for _ in range(4)],
-                    "title": "教授",
-                    "yearly_limit": 40,
-                },
-                actor=officer,
-            )
-            bar.update()
-            if j % BATCH == BATCH - 1:
-                db.session.commit()
-        bar.close()
-        db.session.commit()
+        numbers = range(have, p["experts"])
+        self._experts(db, expert_orgs, numbers, officer, "experts (national)")
 
     def _load_people(self, db):
         """The societies, their applicant, secretariat and station, read again."""
