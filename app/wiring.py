@@ -21,9 +21,14 @@ def setup(app: Flask) -> None:
     """Everything create_app does after loading the config."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from app.accounts.loading import install_write_counter, load_session_user
+    from app.accounts.loading import load_session_user
     from app.core import http, i18n
-    from app.core.database import configure_engine, install_length_guard
+    from app.core.database import (
+        configure_engine,
+        end_read_only_transaction,
+        install_length_guard,
+        install_write_counter,
+    )
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     if app.config.get("TRUSTED_PROXIES"):
@@ -50,6 +55,7 @@ def setup(app: Flask) -> None:
     app.before_request(http.check_permission)
     app.after_request(http.security_headers)
     app.teardown_request(http.close_request)
+    app.teardown_request(end_read_only_transaction)  # before the session's removal
     http.register_error_handlers(app)
     i18n.register_filters(app)
     _register_blueprints(app)

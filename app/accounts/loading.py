@@ -18,15 +18,14 @@ import functools
 
 from flask import g
 from flask_login import current_user
-from sqlalchemy import Integer, bindparam, event, func, select
+from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
+from app.core.database import writes
 from app.core.models import Notification
 from app.extensions import db
-
-_WRITES = "request_writes"  # session.info key: writes through this session so far
 
 
 @functools.cache
@@ -61,7 +60,7 @@ def load_session_user(session_id: str) -> User | None:
 
 
 def _writes() -> int:
-    return db.session.info.get(_WRITES, 0)
+    return writes(db.session)
 
 
 def unread_badge() -> int:
@@ -77,20 +76,3 @@ def unread_badge() -> int:
         return unread_count(current_user)
     except SQLAlchemyError:  # an error page after a failed transaction: no badge
         return 0
-
-
-def install_write_counter() -> None:
-    """Count the writes of each session (flushes, bulk UPDATE/DELETE), once per process."""
-    if event.contains(Session, "after_flush", _count_flush):
-        return
-    event.listen(Session, "after_flush", _count_flush)
-    event.listen(Session, "do_orm_execute", _count_statement)
-
-
-def _count_flush(session, _context) -> None:
-    session.info[_WRITES] = session.info.get(_WRITES, 0) + 1
-
-
-def _count_statement(state) -> None:
-    if state.is_update or state.is_delete or state.is_insert:
-        state.session.info[_WRITES] = state.session.info.get(_WRITES, 0) + 1

