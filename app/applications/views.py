@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, lazyload, load_only
+from sqlalchemy.orm import lazyload, load_only
 
 from app.accounts.models import Organisation
 from app.applications import operations as ops
@@ -39,7 +39,7 @@ from app.calls.permissions import can_view_call
 from app.calls.states import CATEGORY_LABELS
 from app.core.errors import DomainError, ValidationFailed
 from app.core.files import send_stored
-from app.core.forms import page_args
+from app.core.forms import count_rows, page_args
 from app.core.permissions import requires
 from app.extensions import db
 from app.home import navigation
@@ -132,14 +132,11 @@ def start_application(call_id):
 
 _LIST_COLUMNS = (
     Application.id,
-    Application.call_id,
-    Application.society_id,
-    Application.co_government_id,
     Application.state,
-    Application.version,
     Application.title,
     Application.project_number,
     Application.requested_fen,
+    Organisation.name.label("society_name"),
 )
 
 
@@ -148,17 +145,7 @@ _LIST_COLUMNS = (
 def list_applications():
     """Applications: the own organisation's, or all for staff; filter by call and state."""
     page, size = page_args(request)
-    stmt = (
-        select(Application)
-        # Only what the rows show: not the texts, the team's JSON, nor the joined call
-        # (its guide and JSON columns came back once per row) - 3x the page's time.
-        .options(
-            load_only(*_LIST_COLUMNS),
-            lazyload(Application.call),
-            joinedload(Application.society).load_only(Organisation.name),
-        )
-        .order_by(Application.id.desc())
-    )
+    filters = []
     if not can_see_all(current_user):
         column = (
             Application.co_government_id
@@ -166,17 +153,26 @@ def list_applications():
             and not current_user.has_role("applicant", "society_admin")
             else Application.society_id
         )
-        stmt = stmt.where(column == current_user.org_id)
+        filters.append(column == current_user.org_id)
         if column is Application.co_government_id:
-            stmt = stmt.where(Application.state.notin_(("draft", "withdrawn")))
+            filters.append(Application.state.notin_(("draft", "withdrawn")))
     call_id = request.args.get("call", type=int)
     state = request.args.get("state") or None
     if call_id:
-        stmt = stmt.where(Application.call_id == call_id)
+        filters.append(Application.call_id == call_id)
     if state in ApplicationState.values():
-        stmt = stmt.where(Application.state == state)
-    total = db.session.scalar(select(db.func.count()).select_from(stmt.subquery()))
-    rows = db.session.scalars(stmt.limit(size).offset((page - 1) * size)).all()
+        filters.append(Application.state == state)
+    total = count_rows(select(Application).where(*filters))
+    # Only the columns the rows show, as plain rows: loading 50 applications as objects
+    # (with their society, and a loader for each column left out) took a fifth of the page.
+    rows = db.session.execute(
+        select(*_LIST_COLUMNS)
+        .join(Organisation, Organisation.id == Application.society_id)
+        .where(*filters)
+        .order_by(Application.id.desc())
+        .limit(size)
+        .offset((page - 1) * size)
+    ).all()
     calls = db.session.scalars(
         select(Call)
         .options(load_only(Call.id, Call.state, Call.title), lazyload(Call.fund))

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.accounts.models import User
 from app.audit import bundle, downloads
@@ -18,7 +18,7 @@ from app.audit.models import AuditEvent
 from app.audit.permissions import can_download, can_fetch_bundle
 from app.core import clock, jobs
 from app.core.errors import ValidationFailed
-from app.core.forms import page_args
+from app.core.forms import count_rows, page_args
 from app.core.models import Job
 from app.core.permissions import requires
 from app.core.sheets import CSV_MIME, XLSX_MIME
@@ -70,7 +70,7 @@ def events():
         stmt = stmt.where(AuditEvent.occurred_at >= start)
     if end:
         stmt = stmt.where(AuditEvent.occurred_at < end)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    total = count_rows(stmt)
     rows = db.session.scalars(
         stmt.order_by(AuditEvent.seq.desc()).limit(size).offset((page - 1) * size)
     ).all()

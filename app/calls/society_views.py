@@ -6,7 +6,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from app.accounts.models import Organisation
 from app.calls import societies as ops
@@ -14,7 +14,7 @@ from app.calls.forms import SocietyRegistrationForm, StaffForm
 from app.core import imports
 from app.core.errors import DomainError
 from app.core.files import send_stored
-from app.core.forms import page_args, show_error
+from app.core.forms import count_rows, page_args, show_error
 from app.core.permissions import PUBLIC, requires
 from app.extensions import db, limiter
 from app.home import navigation
@@ -62,7 +62,7 @@ def list_societies():
     if q:
         like = f"%{q}%"
         stmt = stmt.where(or_(Organisation.name.ilike(like), Organisation.credit_code.ilike(like)))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    total = count_rows(stmt)
     orgs = db.session.scalars(
         stmt.order_by(Organisation.is_verified, Organisation.id.desc())
         .limit(size)

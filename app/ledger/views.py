@@ -19,14 +19,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.audit import trail
 from app.core import clock
 from app.core.errors import DomainError
-from app.core.forms import NumberRange, page_args, show_error
+from app.core.forms import NumberRange, count_rows, page_args, show_error
 from app.core.money import parse_fen
 from app.core.permissions import requires
 from app.extensions import db
@@ -129,7 +129,7 @@ def transfers():
     """Transfers filtered by fund, call, grant, code and date, newest first."""
     page, size = page_args(request)
     stmt = exports.filter_transfers(select(LedgerTransfer), **_filters())
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    total = count_rows(stmt)
     rows = db.session.scalars(
         stmt.order_by(LedgerTransfer.id.desc()).limit(size).offset((page - 1) * size)
     ).all()

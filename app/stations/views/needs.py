@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.core.errors import DomainError
-from app.core.forms import page_args, show_error
+from app.core.forms import count_rows, page_args, show_error
 from app.core.permissions import requires
 from app.extensions import db
 from app.stations import exports
@@ -42,7 +42,7 @@ def list_needs():
     """Needs searchable by industry, kind, city and state."""
     stmt = _filtered()
     page, size = page_args(request)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    total = count_rows(stmt)
     rows = db.session.scalars(stmt.limit(size).offset((page - 1) * size)).all()
     return render_template(
         "stations/needs.html",

@@ -6,13 +6,13 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Organisation
 from app.core.errors import DomainError
 from app.core.files import send_stored
-from app.core.forms import page_args, show_error
+from app.core.forms import count_rows, page_args, show_error
 from app.core.models import StoredFile
 from app.core.permissions import requires
 from app.extensions import db
@@ -82,7 +82,7 @@ def list_stations():
     size = int(current_app.config.get("STATION_PAGE_SIZE", 20))
     page, size = page_args(request, default_size=size)
     stmt = _stations_query()
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    total = count_rows(stmt)
     stations = db.session.scalars(stmt.limit(size).offset((page - 1) * size)).all()
     return render_template(
         "stations/list.html",
