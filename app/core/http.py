@@ -109,7 +109,9 @@ def end_expired_session() -> None:
     a public page shows (with the message), any other sends to the login page.
 
     A signed-in session without stamps (issued before they existed) is stamped now;
-    a live one has its last activity noted.
+    a live one has its last activity noted, in steps of a minute: the cookie is then
+    signed and sent again once a minute rather than with every response (a session
+    may therefore end up to a minute before its full idle time).
     """
     if not current_user.is_authenticated:
         return
@@ -132,7 +134,8 @@ def end_expired_session() -> None:
             m=config["SESSION_IDLE_MINUTES"],
         )
     else:
-        session["seen_at"] = now
+        if now - seen_at >= 60:
+            session["seen_at"] = now
         return
     user = current_user._get_current_object()
     db.session.rollback()

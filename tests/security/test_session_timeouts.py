@@ -117,6 +117,19 @@ def test_expired_form_post_is_refused_before_the_view(app, session, client):
     assert [e["reason"] for e in _expiries(user.id)] == ["idle"]
 
 
+def test_activity_is_noted_once_a_minute_not_on_every_page(app, session, client):
+    user = factories.user("officer")
+    session.commit()
+    with clock.frozen(T0):
+        login(client, user)
+    with clock.frozen(T0 + timedelta(seconds=59)):
+        assert "Set-Cookie" not in _page(client).headers  # the same minute: cookie unchanged
+    with clock.frozen(T0 + timedelta(seconds=61)):
+        assert "Set-Cookie" in _page(client).headers  # the idle clock moves on
+    with clock.frozen(T0 + timedelta(seconds=61 + 30 * 60 - 1)):
+        assert _page(client).status_code == 200  # idle counted from 61 s, not from the login
+
+
 def test_config_defaults(app):
     from config import Config
 
