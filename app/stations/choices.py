@@ -13,25 +13,28 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Organisation
 from app.extensions import db
 from app.stations.models import HighTechPark, Station, StationPartner
 
 
-def society_stations(society_id: int) -> list[Station]:
-    """Stations (not closed) the society leads or partners in, by name."""
+def society_stations(society_id: int, *, with_government: bool = False) -> list[Station]:
+    """Stations (not closed) the society leads or partners in, by name (each with its
+    park; with its government too when asked)."""
     partner = select(StationPartner.station_id).where(StationPartner.society_id == society_id)
-    return list(
-        db.session.scalars(
-            select(Station)
-            .where(
-                or_(Station.society_id == society_id, Station.id.in_(partner)),
-                Station.state != "closed",
-            )
-            .order_by(Station.name)
+    stmt = (
+        select(Station)
+        .where(
+            or_(Station.society_id == society_id, Station.id.in_(partner)),
+            Station.state != "closed",
         )
+        .order_by(Station.name)
     )
+    if with_government:
+        stmt = stmt.options(joinedload(Station.government))
+    return list(db.session.scalars(stmt))
 
 
 def _with(rows: list, model, wanted_id) -> list:
@@ -51,22 +54,10 @@ def application_choices(app) -> dict:
         if org.city_code:
             parks = [p for p in parks if p.city_code[:4] == org.city_code[:4]]
         governments = [org]
-    else:
-        stations = society_stations(org.id)
-        park_ids = {s.park_id for s in stations}
-        gov_ids = {s.government_id for s in stations}
-        parks = list(
-            db.session.scalars(
-                select(HighTechPark)
-                .where(HighTechPark.id.in_(park_ids))
-                .order_by(HighTechPark.name)
-            )
-        )
-        governments = list(
-            db.session.scalars(
-                select(Organisation).where(Organisation.id.in_(gov_ids)).order_by(Organisation.name)
-            )
-        )
+    else:  # the stations' own parks and governments, read with them
+        stations = society_stations(org.id, with_government=True)
+        parks = sorted({s.park for s in stations}, key=lambda p: (p.name, p.id))
+        governments = sorted({s.government for s in stations}, key=lambda o: (o.name, o.id))
     return {
         "stations": _with(stations, Station, app.station_id),
         "parks": _with(parks, HighTechPark, app.park_id),

@@ -113,23 +113,28 @@ def _sections(data: dict) -> dict:
 
 
 def _check_references(app: Application, data: dict) -> list[str]:
+    """Problems with what ``data`` names. A station, park or government the draft
+    already names was checked when it was chosen (and its row cannot go: the foreign
+    key keeps it), so only a changed one is read."""
     problems = []
     call = app.call
     if data.get("category") and data["category"] not in call.categories:
         problems.append(_("任务类别不在本批次范围内。"))
-    if data.get("station_id") and db.session.get(Station, data["station_id"]) is None:
+    station_id = _changed(app.station_id, data.get("station_id"))
+    if station_id and db.session.get(Station, station_id) is None:
         problems.append(_("所选服务站不存在。"))
     # --- stations (issue 12): only a station the society leads or partners in ---
-    elif data.get("station_id"):
+    elif station_id:
         from app.stations.choices import station_problem
 
-        if problem := station_problem(app, data["station_id"]):
+        if problem := station_problem(app, station_id):
             problems.append(problem)
     # --- end stations ---
-    if data.get("park_id") and db.session.get(HighTechPark, data["park_id"]) is None:
+    park_id = _changed(app.park_id, data.get("park_id"))
+    if park_id and db.session.get(HighTechPark, park_id) is None:
         problems.append(_("所选园区不存在。"))
-    if data.get("co_government_id"):
-        gov = db.session.get(Organisation, data["co_government_id"])
+    if government_id := _changed(app.co_government_id, data.get("co_government_id")):
+        gov = db.session.get(Organisation, government_id)
         if gov is None or gov.kind != "local_government":
             problems.append(_("共建单位必须是市县政府或科协。"))
     keys = {line["key"] for line in call.budget_lines}
@@ -157,6 +162,11 @@ def _check_references(app: Application, data: dict) -> list[str]:
     if len(data.get("excluded_experts", [])) > MAX_EXCLUDED:
         problems.append(_("申请回避的专家最多 %(n)s 名。", n=MAX_EXCLUDED))
     return problems
+
+
+def _changed(stored, wanted):
+    """``wanted`` when it differs from what is stored, else None."""
+    return wanted if wanted != stored else None
 
 
 _LOCKED = "locked_for_save"  # InstanceState.info: the transaction that locked the row
