@@ -18,11 +18,14 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    func,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from app.accounts.models import Organisation, User
 from app.applications.models import Application
+from app.calls.models import Call, RubricSnapshot
 from app.core import clock
 from app.extensions import db
 from app.reviews.states import (
@@ -211,6 +214,26 @@ class ReviewAssignment(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reopen_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=clock.now)
+
+    # The digest of the rubric the sheet is scored on (the pinned snapshot, else the
+    # call's), read with the row where a query asks for it (``undefer``): the sheet's
+    # parsed rubric is kept per digest, and reading it apart cost a query per sheet.
+    sheet_rubric_digest: Mapped[str | None] = column_property(
+        select(RubricSnapshot.sha256)
+        .where(
+            RubricSnapshot.id
+            == func.coalesce(
+                rubric_snapshot_id,
+                select(Call.rubric_snapshot_id)
+                .where(Call.id == call_id)
+                .correlate_except(Call)
+                .scalar_subquery(),
+            )
+        )
+        .correlate_except(RubricSnapshot)
+        .scalar_subquery(),
+        deferred=True,
+    )
 
     application: Mapped[Application] = relationship(lazy="joined")
     expert: Mapped[Expert] = relationship(lazy="joined")

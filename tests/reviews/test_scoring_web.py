@@ -178,3 +178,29 @@ def test_saving_the_sheet_reads_the_assignment_once_and_not_the_roles_again(clie
     assert len([s for s in reads if "FROM review_assignment" in s]) == 1
     # the user and roles are read once, by the request's user loading (one statement)
     assert len([s for s in reads if "user_role" in s]) == 1
+    # the rubric's digest comes with the assignment, not in a statement of its own
+    assert not [s for s in reads if s.startswith("SELECT rubric_snapshot")]
+
+
+def test_showing_the_sheet_reads_the_rubric_digest_with_the_assignment(client, session):
+    from sqlalchemy import event
+
+    r = _round(session)
+    row = _accepted(client, r)
+    path = f"/reviews/assignments/{row.id}/sheet"
+    assert client.get(path).status_code == 200  # the rubric parsed, kept for its digest
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        page = client.get(path)
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert page.status_code == 200 and "评分表" in page.get_data(as_text=True)
+    reads = [s for s in statements if s.startswith("SELECT")]
+    assert not [s for s in reads if "rubric_snapshot.id =" in s and "coalesce" not in s], reads
+    assert len([s for s in reads if "FROM review_assignment" in s]) == 1

@@ -59,18 +59,20 @@ def _parse(content: bytes) -> Rubric:
 _BY_DIGEST: dict[str, Rubric] = {}  # sha256 of a snapshot's content -> its rubric
 
 
-def rubric_of(snapshot_id: int) -> Rubric:
+def rubric_of(snapshot_id: int, digest: str | None = None) -> Rubric:
     """The rubric of a snapshot (parsed once per process: snapshots never change).
 
-    Only the snapshot's digest is read per call (not its content, nor a row to build):
-    the digest names the content, so the rubric kept for it is the right one even
-    where an id comes back with other content (a rolled-back test database).
+    Only the snapshot's digest is read per call (not its content, nor a row to build),
+    unless the caller read it already: the digest names the content, so the rubric kept
+    for it is the right one even where an id comes back with other content (a
+    rolled-back test database).
     """
     from app.calls.models import RubricSnapshot
 
-    digest = db.session.execute(
-        select(RubricSnapshot.sha256).where(RubricSnapshot.id == snapshot_id)
-    ).scalar_one()
+    if digest is None:
+        digest = db.session.execute(
+            select(RubricSnapshot.sha256).where(RubricSnapshot.id == snapshot_id)
+        ).scalar_one()
     rubric = _BY_DIGEST.get(digest)
     if rubric is None:
         snapshot = db.session.get(RubricSnapshot, snapshot_id)

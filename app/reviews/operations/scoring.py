@@ -7,7 +7,7 @@ from decimal import Decimal
 from flask import g, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import inspect, select
-from sqlalchemy.orm import defaultload
+from sqlalchemy.orm import defaultload, undefer
 
 from app.applications.models import Application, Revision
 from app.applications.operations import advance_application
@@ -48,7 +48,7 @@ def _read_locked(assignment_id: int) -> ReviewAssignment | None:
     return db.session.execute(
         select(ReviewAssignment)
         .where(ReviewAssignment.id == assignment_id)
-        .options(own_user_lazily())
+        .options(own_user_lazily(), undefer(ReviewAssignment.sheet_rubric_digest))
         .with_for_update(of=ReviewAssignment)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
@@ -140,13 +140,15 @@ def respond(
 def sheet_rubric(assignment: ReviewAssignment) -> Rubric:
     """The rubric the sheet is (or will be) scored on: the pinned one, else the call's."""
     snapshot_id = assignment.rubric_snapshot_id or assignment.application.call.rubric_snapshot_id
+    # Read with the row by the sheet's own queries (see ``sheet_rubric_digest``).
+    digest = inspect(assignment).dict.get("sheet_rubric_digest")
     if not has_request_context():
-        return rubric_of(snapshot_id)
+        return rubric_of(snapshot_id, digest)
     # Kept for the request: the view and the save both ask, and the snapshot row is
     # not held by anything else (the session forgets it and would read it again).
     rubrics = g.setdefault("sheet_rubrics", {})
     if snapshot_id not in rubrics:
-        rubrics[snapshot_id] = rubric_of(snapshot_id)
+        rubrics[snapshot_id] = rubric_of(snapshot_id, digest)
     return rubrics[snapshot_id]
 
 

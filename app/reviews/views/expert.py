@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from app.accounts.models import Organisation
 from app.core.errors import DomainError
@@ -38,7 +39,7 @@ def _own_or_404(assignment_id: int, *, for_save: bool = False) -> ReviewAssignme
         row = db.session.scalar(
             select(ReviewAssignment)
             .where(ReviewAssignment.id == assignment_id)
-            .options(own_user_lazily())
+            .options(own_user_lazily(), undefer(ReviewAssignment.sheet_rubric_digest))
         )
     if row is None or row.expert.user_id != current_user.id:
         abort(404)
