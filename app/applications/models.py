@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -39,7 +40,7 @@ class Application(db.Model):
     __tablename__ = "application"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("call.id"), index=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id"))  # indexed with id, below
     society_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     state: Mapped[ApplicationState] = mapped_column(
         String(16), default=ApplicationState.DRAFT, index=True
@@ -105,6 +106,8 @@ class Application(db.Model):
     __table_args__ = (
         CheckConstraint(ApplicationState.check_sql(), name="state_valid"),
         UniqueConstraint("call_id", "project_number", name="uq_application_call_id_project_number"),
+        # A call's applications newest first, a page at a time, from the index alone.
+        Index("ix_application_call_id_id", "call_id", "id"),
         CheckConstraint(
             f"(state IN {sql_list(SUBMITTED_STATES)}) = (submitted_at IS NOT NULL) "
             "OR (state = 'withdrawn')",

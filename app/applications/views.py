@@ -163,15 +163,23 @@ def list_applications():
     if state in ApplicationState.values():
         filters.append(Application.state == state)
     total = count_rows(select(Application).where(*filters))
+    # The page's ids first (from the index on call and id alone, where only the call is
+    # chosen), then their rows: an offset over the rows themselves read every row before
+    # the page (page 40 of a call of 2,000: 6 ms of database time, 0.5 ms this way).
+    page_ids = (
+        select(Application.id)
+        .where(*filters)
+        .order_by(Application.id.desc())
+        .limit(size)
+        .offset((page - 1) * size)
+    )
     # Only the columns the rows show, as plain rows: loading 50 applications as objects
     # (with their society, and a loader for each column left out) took a fifth of the page.
     rows = db.session.execute(
         select(*_LIST_COLUMNS)
         .join(Organisation, Organisation.id == Application.society_id)
-        .where(*filters)
+        .where(Application.id.in_(page_ids))
         .order_by(Application.id.desc())
-        .limit(size)
-        .offset((page - 1) * size)
     ).all()
     calls = db.session.scalars(
         select(Call)
