@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import get_translations
 from flask_login import current_user
+from jinja2 import pass_eval_context
+from markupsafe import Markup
 
 from app.core import clock, money
 
@@ -45,6 +47,31 @@ def register_filters(app) -> None:
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+    # The same newstyle functions without the extension's hops through the template
+    # context: its ``_`` calls ``gettext`` which calls the function, and inside a block
+    # or a loop each hop first copies the context (a page has 20-90 ``_()``).
+    app.jinja_env.globals.update(_=_template_gettext, gettext=_template_gettext)
+    app.jinja_env.globals["ngettext"] = _template_ngettext
+
+
+@pass_eval_context
+def _template_gettext(eval_ctx, string: str, /, **variables) -> str:
+    """Jinja's newstyle ``gettext``: translated, escaped when the template autoescapes,
+    and always a format string (``%%`` is a percent sign)."""
+    text = _translations().ugettext(string)
+    if eval_ctx.autoescape:  # the catalogue's text is the template's own, as in Jinja
+        text = Markup(text)  # noqa: S704  # nosec B704
+    return text % variables
+
+
+@pass_eval_context
+def _template_ngettext(eval_ctx, singular: str, plural: str, num: int, /, **variables) -> str:
+    """Jinja's newstyle ``ngettext`` (``num`` is among the variables)."""
+    variables.setdefault("num", num)
+    text = _translations().ungettext(singular, plural, num)
+    if eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704  # nosec B704
+    return text % variables
 
 
 def _translations():
