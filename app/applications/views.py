@@ -11,12 +11,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
-from sqlalchemy.orm import lazyload, load_only
 
 from app.accounts.models import Organisation
 from app.applications import operations as ops
 from app.applications.forms import (
-    AttachmentForm,
     EndorseForm,
     MatchingForm,
     ReasonForm,
@@ -181,10 +179,8 @@ def list_applications():
         .where(Application.id.in_(page_ids))
         .order_by(Application.id.desc())
     ).all()
-    calls = db.session.scalars(
-        select(Call)
-        .options(load_only(Call.id, Call.state, Call.title), lazyload(Call.fund))
-        .order_by(Call.id.desc())
+    calls = db.session.execute(
+        select(Call.id, Call.state, Call.title).order_by(Call.id.desc())
     ).all()
     # Each label once per page, not per row (a lazy label costs ~30 µs each time it is shown).
     applicant_view = current_user.has_role("applicant", "society_admin", "local_partner")
@@ -202,7 +198,6 @@ def list_applications():
         size=size,
         total=total,
         can_batch=bool(can_check(current_user)),
-        reason_form=ReasonForm(),
     )
 
 
@@ -228,7 +223,6 @@ def show_application(app_id):
         missing=ops.completeness_problems(app) if app.state in ("draft", "returned") else [],
         category_labels=CATEGORY_LABELS,
         group_labels=GROUP_LABELS,
-        reason_form=ReasonForm(),
         endorse_form=EndorseForm(),
         matching_form=MatchingForm(),
         required_matching=ops.required_matching_fen(app.requested_fen, app.call.matching_ratio_pct),
@@ -257,7 +251,6 @@ def _edit_page(app, values, errors, status=200, **extra):
         **application_choices(app),
         category_labels=CATEGORY_LABELS,
         groups=[(g, GROUP_LABELS[g]) for g in TARGET_GROUPS],
-        attachment_form=AttachmentForm(),
         **extra,
     ), status
 
