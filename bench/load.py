@@ -1,11 +1,15 @@
 """50 concurrent users against gunicorn (4 workers) + PostgreSQL on loopback.
 
-    python -m bench.load --db URL [--users 50] [--seconds 60] [--json OUT]
+    python -m bench.load --db URL [--users 50] [--seconds 60] [--rounds 2] [--json OUT]
 
-Runs twice, in the same process and minute: the real app (``bench.wsgi_bench``)
-on a generated data set with its live work (``bench.generate`` adds a call in
-review with accepted, unscored sheets and an open call with a draft per
-society), then the floor app (``bench.floor_app``) on a database of its own.
+Two servers under the same users, in the same process and minutes: the real app
+(``bench.wsgi_bench``) on a generated data set with its live work
+(``bench.generate`` adds a call in review with accepted, unscored sheets and an
+open call with a draft per society), and the floor app (``bench.floor_app``) on a
+database of its own. Both are started first; the users then load them in turns,
+app, floor, app, floor (``--rounds`` each, ``--seconds`` in all per server): the
+machine is shared, and the other load on it moves within minutes, so a floor
+measured after the app could meet a busier or quieter machine than the app did.
 The load generator is threads + ``http.client`` (a new connection per request,
 as gunicorn's sync workers close them), only 127.0.0.1.
 
@@ -294,14 +298,13 @@ def _cpu(server_pgid: int, db_url: str) -> dict:
     return {"server": server, "db": db, "load": time.process_time()}
 
 
-def _cpu_ms_per_request(before: dict, after: dict, requests: int) -> dict[str, float]:
-    """Milliseconds of CPU per request; a backend opened during the run counts whole."""
-    used = {
+def _cpu_used(before: dict, after: dict) -> dict[str, float]:
+    """CPU seconds used between two readings; a backend opened in between counts whole."""
+    return {
         "server": after["server"] - before["server"],
         "db": sum(cpu - before["db"].get(pid, 0.0) for pid, cpu in after["db"].items()),
         "load": after["load"] - before["load"],
     }
-    return {k: round(v * 1000 / requests, 2) for k, v in used.items()}
 
 
 def _backend_pids(url: str) -> list[int]:
@@ -322,20 +325,13 @@ def _backend_pids(url: str) -> list[int]:
     return pids
 
 
-def _run(sessions_and_loops, seconds: float, server=None) -> dict:
-    """Run the users for ``seconds``; ``server`` = (gunicorn process, database URL) adds
-    CPU milliseconds per request (server, database backends, this load generator), which
-    other work on a shared machine disturbs much less than requests per second."""
+def _drive(sessions_and_loops, seconds: float) -> float:
+    """Run the users for ``seconds`` (their latencies and errors add up); the time taken."""
     stop = threading.Event()
     threads = [
         threading.Thread(target=loop, args=(s, *args, stop, random.Random(i)), daemon=True)
         for i, (s, loop, args) in enumerate(sessions_and_loops)
     ]
-    for s, *_rest in sessions_and_loops:
-        s.latencies.clear()
-        s.errors.clear()
-    cpu0 = _cpu(server[0].pid, server[1]) if server else None
-    load0 = common.load_average()
     t0 = time.perf_counter()
     for t in threads:
         t.start()
@@ -343,22 +339,51 @@ def _run(sessions_and_loops, seconds: float, server=None) -> dict:
     stop.set()
     for t in threads:
         t.join(timeout=120)
-    elapsed = time.perf_counter() - t0
-    latencies = [x for s, *_r in sessions_and_loops for x in s.latencies]
-    errors = [e for s, *_r in sessions_and_loops for e in s.errors]
-    out = {
-        "requests": len(latencies),
-        "seconds": round(elapsed, 1),
-        "rps": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(common.median(latencies) * 1000, 1),
-        "p95_ms": round(common.percentile(latencies, 95) * 1000, 1),
-        "errors": len(errors),
-        "error_sample": sorted(set(errors))[:5],
-        "load_average": f"{load0} -> {common.load_average()}",
-    }
-    if server and latencies:
-        cpu1 = _cpu(server[0].pid, server[1])
-        out["cpu_ms_per_request"] = _cpu_ms_per_request(cpu0, cpu1, len(latencies))
+    return time.perf_counter() - t0
+
+
+def _alternate(sides: dict, seconds: float, rounds: int) -> dict:
+    """Each side's users for ``seconds`` in all, in ``rounds`` turns taken in alternation
+    (app, floor, app, floor, …), so that a change in the shared machine's other load
+    during the run falls on both alike. ``sides``: name -> (sessions and loops, (gunicorn
+    process, database URL)). Per side: requests per second, p50/p95 latency, errors, and
+    CPU milliseconds per request (server, database backends, this load generator), which
+    other work on a shared machine disturbs much less than requests per second."""
+    spent = {name: {"elapsed": 0.0, "cpu": None, "load": []} for name in sides}
+    for plan, _server in sides.values():
+        for s, *_rest in plan:
+            s.latencies.clear()
+            s.errors.clear()
+    for _turn in range(rounds):
+        for name, (plan, (proc, url)) in sides.items():
+            load0 = common.load_average()
+            cpu0 = _cpu(proc.pid, url)
+            spent[name]["elapsed"] += _drive(plan, seconds / rounds)
+            cpu1 = _cpu(proc.pid, url)
+            used = _cpu_used(cpu0, cpu1)
+            total = spent[name]["cpu"]
+            spent[name]["cpu"] = used if total is None else {k: total[k] + used[k] for k in used}
+            spent[name]["load"].append(f"{load0} -> {common.load_average()}")
+    out = {}
+    for name, (plan, _server) in sides.items():
+        latencies = [x for s, *_r in plan for x in s.latencies]
+        errors = [e for s, *_r in plan for e in s.errors]
+        elapsed = spent[name]["elapsed"]
+        out[name] = {
+            "requests": len(latencies),
+            "seconds": round(elapsed, 1),
+            "turns": rounds,
+            "rps": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(common.median(latencies) * 1000, 1),
+            "p95_ms": round(common.percentile(latencies, 95) * 1000, 1),
+            "errors": len(errors),
+            "error_sample": sorted(set(errors))[:5],
+            "load_average": "; ".join(spent[name]["load"]),
+        }
+        if latencies:
+            out[name]["cpu_ms_per_request"] = {
+                k: round(v * 1000 / len(latencies), 2) for k, v in spent[name]["cpu"].items()
+            }
     return out
 
 
@@ -413,50 +438,65 @@ def live_work(url: str, users: int) -> dict:
     return result
 
 
-def run(url: str, users: int = 50, seconds: float = 60.0, port: int = 8765) -> dict:
+def run(
+    url: str, users: int = 50, seconds: float = 60.0, port: int = 8765, rounds: int = 2
+) -> dict:
     common.analyze(url)
     work = live_work(url, users)
     secret = secrets.token_hex(32)
     env = {"DATABASE_URL": url, "SECRET_KEY": secret, "APP_ENV": "production"}
-    out = {"users": users, "seconds": seconds, "mix": "40% reviewers, 30% applicants, 30% officers"}
-    proc = start_gunicorn("bench.wsgi_bench:app", port, env)
-    try:
-        plan = []
-        n = 0
-        for email, assignment_id in work["reviewers"]:
-            n += 1
-            s = Session(port, f"10.1.{n // 250}.{n % 250 + 1}")
-            s.login(email)
-            plan.append((s, reviewer_loop, (assignment_id,)))
-        for email, app_id in work["applicants"]:
-            n += 1
-            s = Session(port, f"10.1.{n // 250}.{n % 250 + 1}")
-            s.login(email)
-            plan.append((s, applicant_loop, (app_id,)))
-        for i in range(work["officers"]):
-            n += 1
-            s = Session(port, f"10.1.{n // 250}.{n % 250 + 1}")
-            s.login(f"officer{i % 3}@bench.cn")
-            plan.append((s, officer_loop, (work["officer_pages"],)))
-        out["app"] = _run(plan, seconds, (proc, url))
-    finally:
-        stop_server(proc)
-
+    out = {
+        "users": users,
+        "seconds": seconds,
+        "mix": "40% reviewers, 30% applicants, 30% officers",
+        "turns": f"{rounds} turns each, alternating app and floor",
+    }
     floor_url = common.pg_url("grants_bench_floor")
     common.recreate_database(floor_url)
     from bench import floor_app
 
     floor_app.setup(floor_url)
     common.analyze(floor_url)
-    proc = start_gunicorn("bench.floor_app:app", port + 1, {"DATABASE_URL": floor_url})
+    servers = []
     try:
-        plan = []
+        app_server = start_gunicorn("bench.wsgi_bench:app", port, env)
+        servers.append(app_server)
+        floor_server = start_gunicorn("bench.floor_app:app", port + 1, {"DATABASE_URL": floor_url})
+        servers.append(floor_server)
+        app_plan = []
+        n = 0
+        for email, assignment_id in work["reviewers"]:
+            n += 1
+            s = Session(port, f"10.1.{n // 250}.{n % 250 + 1}")
+            s.login(email)
+            app_plan.append((s, reviewer_loop, (assignment_id,)))
+        for email, app_id in work["applicants"]:
+            n += 1
+            s = Session(port, f"10.1.{n // 250}.{n % 250 + 1}")
+            s.login(email)
+            app_plan.append((s, applicant_loop, (app_id,)))
+        for i in range(work["officers"]):
+            n += 1
+            s = Session(port, f"10.1.{n // 250}.{n % 250 + 1}")
+            s.login(f"officer{i % 3}@bench.cn")
+            app_plan.append((s, officer_loop, (work["officer_pages"],)))
         writers = len(work["reviewers"]) + len(work["applicants"])
-        for i in range(users):
-            plan.append((Session(port + 1, f"10.2.0.{i + 1}"), floor_loop, (i < writers,)))
-        out["floor"] = _run(plan, seconds, (proc, floor_url))
+        floor_plan = [
+            (Session(port + 1, f"10.2.0.{i + 1}"), floor_loop, (i < writers,)) for i in range(users)
+        ]
+        out.update(
+            _alternate(
+                {
+                    "app": (app_plan, (app_server, url)),
+                    "floor": (floor_plan, (floor_server, floor_url)),
+                },
+                seconds,
+                rounds,
+            )
+        )
     finally:
-        stop_server(proc)
+        for proc in servers:
+            stop_server(proc)
         common.drop_database(floor_url)
     a, f = out["app"], out["floor"]
     out["throughput_ratio"] = round(a["rps"] / f["rps"], 3) if f["rps"] else None
@@ -468,10 +508,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", required=True)
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--seconds", type=float, default=60, help="per server, in all")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating turns per server")
     parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
-    result = run(args.db, args.users, args.seconds)
+    result = run(args.db, args.users, args.seconds, rounds=args.rounds)
     print(json.dumps(result, ensure_ascii=False, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1))

@@ -218,14 +218,19 @@ def render(res: dict, notes: Path | None = None) -> str:
         out += ["## 50 concurrent users (gunicorn, 4 workers, PostgreSQL, loopback)", "",
                 f"{load['seconds']:.0f} s each, {load['mix']}; the floor app "
                 "(`bench/floor_app.py`: one 50-row page, one insert) under the same users in "
-                "the same run.", "",
-                "| server | requests | req/s | p50 ms | p95 ms | errors |",
-                "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+                f"the same run ({load.get('turns', 'app first, then the floor')}). CPU per "
+                "request: the server's processes, the PostgreSQL backends serving them, and "
+                "the load generator.", "",
+                "| server | requests | req/s | p50 ms | p95 ms | errors | CPU ms/request "
+                "(server + database + load generator) |",
+                "|---|---:|---:|---:|---:|---:|---|"]  # fmt: skip
         for name in ("app", "floor"):
             r = load[name]
+            cpu = r.get("cpu_ms_per_request") or {}
+            cpu_text = " + ".join(f"{cpu[k]:.2f}" for k in ("server", "db", "load") if k in cpu)
             out.append(
                 f"| {name} | {r['requests']:,} | {r['rps']:.1f} | {r['p50_ms']:.0f} | "
-                f"{r['p95_ms']:.0f} | {r['errors']} |"
+                f"{r['p95_ms']:.0f} | {r['errors']} | {cpu_text or '—'} |"
             )
         if load["app"].get("error_sample"):
             out += ["", "Errors seen: " + "; ".join(load["app"]["error_sample"])]
