@@ -37,7 +37,7 @@ from app.accounts.models import Organisation, User
 from app.accounts.permissions import can_manage_users
 from app.core import clock
 from app.core.errors import DomainError
-from app.core.forms import count_rows, page_args, show_error
+from app.core.forms import page_args, page_of, show_error
 from app.core.permissions import AUTHENTICATED, PUBLIC, requires
 from app.extensions import db, limiter
 
@@ -223,8 +223,7 @@ def _users_page(q: str, paging: tuple[int, int], refused: dict | None = None, st
         stmt = stmt.where(
             or_(User.name.ilike(like), User.email.ilike(like), Organisation.name.ilike(like))
         )
-    total = count_rows(stmt)
-    users = db.session.scalars(stmt.limit(size).offset((page - 1) * size)).all()
+    users, total = page_of(stmt, page, size)
     return render_template(
         "accounts/users.html",
         users=users,
@@ -334,8 +333,7 @@ def list_orgs():
     stmt = select(Organisation).order_by(Organisation.kind, Organisation.name)
     if kind:
         stmt = stmt.where(Organisation.kind == kind)
-    total = count_rows(stmt)
-    orgs = db.session.scalars(stmt.limit(size).offset((page - 1) * size)).all()
+    orgs, total = page_of(stmt, page, size)
     return render_template(
         "accounts/orgs.html",
         orgs=orgs,

@@ -18,7 +18,7 @@ from app.audit.models import AuditEvent
 from app.audit.permissions import can_download, can_fetch_bundle
 from app.core import clock, jobs
 from app.core.errors import ValidationFailed
-from app.core.forms import count_rows, page_args
+from app.core.forms import page_args, page_of
 from app.core.models import Job
 from app.core.permissions import requires
 from app.core.sheets import CSV_MIME, XLSX_MIME
@@ -70,10 +70,7 @@ def events():
         stmt = stmt.where(AuditEvent.occurred_at >= start)
     if end:
         stmt = stmt.where(AuditEvent.occurred_at < end)
-    total = count_rows(stmt)
-    rows = db.session.scalars(
-        stmt.order_by(AuditEvent.seq.desc()).limit(size).offset((page - 1) * size)
-    ).all()
+    rows, total = page_of(stmt.order_by(AuditEvent.seq.desc()), page, size)
     actor_ids = {r.actor_id for r in rows if r.actor_id}
     actors = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))}
     return render_template(

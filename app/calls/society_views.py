@@ -14,7 +14,7 @@ from app.calls.forms import SocietyRegistrationForm, StaffForm
 from app.core import imports
 from app.core.errors import DomainError
 from app.core.files import send_stored
-from app.core.forms import count_rows, page_args, show_error
+from app.core.forms import page_args, page_of, show_error
 from app.core.permissions import PUBLIC, requires
 from app.extensions import db, limiter
 from app.home import navigation
@@ -62,12 +62,9 @@ def list_societies():
     if q:
         like = f"%{q}%"
         stmt = stmt.where(or_(Organisation.name.ilike(like), Organisation.credit_code.ilike(like)))
-    total = count_rows(stmt)
-    orgs = db.session.scalars(
-        stmt.order_by(Organisation.is_verified, Organisation.id.desc())
-        .limit(size)
-        .offset((page - 1) * size)
-    ).all()
+    orgs, total = page_of(
+        stmt.order_by(Organisation.is_verified, Organisation.id.desc()), page, size
+    )
     return render_template(
         "calls/societies.html", orgs=orgs, q=q, page=page, size=size, total=total
     )

@@ -48,6 +48,13 @@ def count_rows(stmt) -> int:
     )
 
 
+def page_of(stmt, page: int, size: int) -> tuple[list, int]:
+    """Page ``page`` of the objects ``stmt`` selects (in its order), and how many it finds
+    in all (``count_rows``)."""
+    rows = db.session.scalars(stmt.limit(size).offset((page - 1) * size)).all()
+    return rows, count_rows(stmt)
+
+
 class NumberRange(wtforms.validators.NumberRange):
     """WTForms' NumberRange that refuses, rather than crashes on, an integer too large
     for a float (it calls ``math.isnan`` on the value: ``OverflowError`` past ~1e308)."""

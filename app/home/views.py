@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.core import clock, export_jobs, files
-from app.core.forms import count_rows, page_args
+from app.core.forms import page_args, page_of
 from app.core.models import Job, Notification
 from app.core.permissions import AUTHENTICATED, PUBLIC, has_permission, requires
 from app.extensions import db
@@ -87,10 +87,7 @@ def notifications():
     only_unread = request.args.get("unread") == "1"
     if only_unread:
         stmt = stmt.where(Notification.read_at.is_(None))
-    total = count_rows(stmt)
-    rows = db.session.scalars(
-        stmt.order_by(Notification.id.desc()).limit(size).offset((page - 1) * size)
-    ).all()
+    rows, total = page_of(stmt.order_by(Notification.id.desc()), page, size)
     return render_template(
         "home/notifications.html",
         rows=rows,
@@ -151,10 +148,7 @@ def list_jobs():
     """One's own background jobs (exports, bundles, draws), newest first, paged."""
     page, size = page_args(request, default_size=20)
     stmt = select(Job).where(Job.created_by_id == current_user.id)
-    total = count_rows(stmt)
-    rows = db.session.scalars(
-        stmt.order_by(Job.id.desc()).limit(size).offset((page - 1) * size)
-    ).all()
+    rows, total = page_of(stmt.order_by(Job.id.desc()), page, size)
     return render_template(
         "home/jobs.html",
         rows=rows,

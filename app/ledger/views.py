@@ -26,7 +26,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.audit import trail
 from app.core import clock
 from app.core.errors import DomainError
-from app.core.forms import NumberRange, count_rows, page_args, show_error
+from app.core.forms import NumberRange, page_args, page_of, show_error
 from app.core.money import parse_fen
 from app.core.permissions import requires
 from app.extensions import db
@@ -129,10 +129,7 @@ def transfers():
     """Transfers filtered by fund, call, grant, code and date, newest first."""
     page, size = page_args(request)
     stmt = exports.filter_transfers(select(LedgerTransfer), **_filters())
-    total = count_rows(stmt)
-    rows = db.session.scalars(
-        stmt.order_by(LedgerTransfer.id.desc()).limit(size).offset((page - 1) * size)
-    ).all()
+    rows, total = page_of(stmt.order_by(LedgerTransfer.id.desc()), page, size)
     ids = {r.from_account_id for r in rows} | {r.to_account_id for r in rows}
     codes = dict(
         db.session.execute(

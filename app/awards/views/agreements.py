@@ -15,7 +15,7 @@ from app.awards.permissions import can_edit_agreement, can_view_agreement, can_v
 from app.awards.states import AGREEMENT_WORKFLOW
 from app.awards.views import bp, done, download, fail
 from app.core.errors import DomainError
-from app.core.forms import count_rows, page_args
+from app.core.forms import page_args, page_of
 from app.core.permissions import requires
 from app.extensions import db
 
@@ -34,10 +34,7 @@ def list_agreements():
     # A page at a time; the list shows the agreement's own columns and society only (not
     # the award with its call and application, joined by default).
     page, size = page_args(request, default_size=20)
-    total = count_rows(stmt)
-    rows = db.session.scalars(
-        stmt.options(lazyload(TaskAgreement.award)).limit(size).offset((page - 1) * size)
-    ).all()
+    rows, total = page_of(stmt.options(lazyload(TaskAgreement.award)), page, size)
     return render_template("awards/agreements.html", rows=rows, page=page, size=size, total=total)
 
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.core.errors import DomainError
-from app.core.forms import count_rows, page_args, show_error
+from app.core.forms import page_args, page_of, show_error
 from app.core.permissions import requires
 from app.extensions import db
 from app.stations import exports
@@ -42,8 +42,7 @@ def list_needs():
     """Needs searchable by industry, kind, city and state."""
     stmt = _filtered()
     page, size = page_args(request)
-    total = count_rows(stmt)
-    rows = db.session.scalars(stmt.limit(size).offset((page - 1) * size)).all()
+    rows, total = page_of(stmt, page, size)
     return render_template(
         "stations/needs.html",
         needs=rows,

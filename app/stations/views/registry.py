@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from app.accounts.models import Organisation
 from app.core.errors import DomainError
 from app.core.files import send_stored
-from app.core.forms import count_rows, page_args, show_error
+from app.core.forms import page_args, page_of, show_error
 from app.core.models import StoredFile
 from app.core.permissions import requires
 from app.extensions import db
@@ -82,8 +82,7 @@ def list_stations():
     size = int(current_app.config.get("STATION_PAGE_SIZE", 20))
     page, size = page_args(request, default_size=size)
     stmt = _stations_query()
-    total = count_rows(stmt)
-    stations = db.session.scalars(stmt.limit(size).offset((page - 1) * size)).all()
+    stations, total = page_of(stmt, page, size)
     return render_template(
         "stations/list.html",
         stations=stations,
