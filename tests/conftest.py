@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import flask_migrate
@@ -15,7 +16,7 @@ from flask import g, has_app_context
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from app import create_app
@@ -194,3 +195,30 @@ def login(client, user, password: str = "Passw0rd-test"):
     response = post(client, "/login", {"email": user.email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
+
+
+@contextmanager
+def statements(bind=None):
+    """The SQL statements ``bind`` (the app's engine by default) executes inside the
+    block, whitespace collapsed, in order."""
+    seen: list[str] = []
+
+    def on_execute(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    bind = bind if bind is not None else db.engine
+    event.listen(bind, "before_cursor_execute", on_execute)
+    try:
+        yield seen
+    finally:
+        event.remove(bind, "before_cursor_execute", on_execute)
+
+
+def queries_of(client, path: str) -> int:
+    """Statements a GET of ``path`` executes once warm (caches of immutable things such
+    as rubrics are not the point); the page must answer 200."""
+    client.get(path)
+    with statements() as seen:
+        response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    return len(seen)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.awards import operations as awards
 from app.calls import operations as calls
@@ -23,7 +23,7 @@ from app.ledger import operations as ledger
 from app.reviews import operations as reviews
 from app.reviews.models import ReviewAssignment
 from tests import factories as f
-from tests.conftest import login
+from tests.conftest import login, queries_of
 
 SCORES = {
     k: "8" for k in ("need", "service_plan", "expert_team", "co_building", "outcomes", "budget")
@@ -85,22 +85,6 @@ def _pages(r) -> dict[str, tuple[str, str]]:
     }
 
 
-def _count(client, path: str) -> int:
-    counter = {"n": 0}
-
-    def on_execute(*_args, **_kwargs):
-        counter["n"] += 1
-
-    client.get(path)  # warm: caches of immutable things (rubrics) are not the point
-    event.listen(db.engine, "before_cursor_execute", on_execute)
-    try:
-        response = client.get(path)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", on_execute)
-    assert response.status_code == 200, (path, response.status_code)
-    return counter["n"]
-
-
 def _measure(app, people: dict, r) -> dict[str, int]:
     clients = {}
     counts = {}
@@ -112,7 +96,7 @@ def _measure(app, people: dict, r) -> dict[str, int]:
         if client is None:
             client = clients[user.id] = app.test_client()
             login(client, user)
-        counts[name] = _count(client, path)
+        counts[name] = queries_of(client, path)
     return counts
 
 

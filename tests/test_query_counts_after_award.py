@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.accounts.models import Organisation, User
 from app.awards import operations as awards
@@ -30,7 +30,7 @@ from app.stations import needs as need_ops
 from app.stations import operations as stations
 from app.stations.models import PilotRegion
 from tests import factories as f
-from tests.conftest import login
+from tests.conftest import login, statements
 
 START = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 NEED = {
@@ -129,21 +129,13 @@ def _count(client, path: str) -> int:
     """Queries of one request, after a warm-up, each with an empty identity map: the
     tests share one session with the requests, and a many-to-one found in its identity
     map costs no query here but one per row in production (a session per request)."""
-    counter = {"n": 0}
-
-    def on_execute(*_args, **_kwargs):
-        counter["n"] += 1
-
     db.session.expunge_all()
     client.get(path)  # warm: caches of immutable things (rubrics) are not the point
     db.session.expunge_all()
-    event.listen(db.engine, "before_cursor_execute", on_execute)
-    try:
+    with statements() as seen:
         response = client.get(path)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", on_execute)
     assert response.status_code == 200, (path, response.status_code)
-    return counter["n"]
+    return len(seen)
 
 
 def _measure(app, people: dict, r) -> dict[str, int]:

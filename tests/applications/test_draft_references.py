@@ -4,11 +4,11 @@ chosen or changed; a save that keeps them does not read them again."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 
 from app.applications import operations as apps
 from app.core.errors import ValidationFailed
 from tests import factories
+from tests.conftest import statements
 
 
 @pytest.fixture
@@ -61,19 +61,10 @@ def test_a_changed_valid_choice_is_saved(draft):
 
 def test_a_save_keeping_the_choices_does_not_read_them_again(draft, session):
     app, applicant, station = draft
-    seen = []
-
-    def statement(_conn, _cursor, sql, *_args):
-        seen.append(sql)
-
     data = factories.application_data(station, summary="只改了摘要")
     session.expire_all()  # a check of the station, park or government would read its row
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", statement)
-    try:
+    with statements(session.get_bind()) as seen:
         apps.save_draft(app, data, actor=applicant, expected_version=app.version)
-    finally:
-        event.remove(engine, "before_cursor_execute", statement)
     assert app.summary == "只改了摘要"
     read = [s for s in seen if s.lstrip().startswith("SELECT")]
     for table in ("FROM station", "FROM high_tech_park", "FROM organisation"):

@@ -7,7 +7,7 @@ from app.applications import operations as apps
 from app.applications.models import BudgetLine
 from app.audit.models import AuditEvent
 from tests import factories
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, statements
 
 
 def test_a_draft_saves_incomplete_and_keeps_child_rows(session):
@@ -152,8 +152,6 @@ def test_caps_are_checked_on_the_server(session):
 
 
 def test_a_save_updates_child_rows_in_place_and_writes_only_what_changed(session):
-    from sqlalchemy import event
-
     from app.applications.models import MilestonePlan, PerformanceTarget
     from app.applications.operations.common import snapshot
 
@@ -168,21 +166,12 @@ def test_a_save_updates_child_rows_in_place_and_writes_only_what_changed(session
         "targets": [t.id for t in app.targets],
         "milestones": [m.id for m in app.milestones],
     }
-    statements = []
-    engine = session.get_bind()
-
-    def seen(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements(session.get_bind()) as seen:
         apps.save_draft(
             app, {**data, "summary": "只改了摘要。"}, actor=applicant, expected_version=2
         )
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     children = ("application_budget_line", "performance_target", "application_milestone")
-    writes = [s for s in statements if not s.lstrip().upper().startswith(("SELECT", "BEGIN"))]
+    writes = [s for s in seen if not s.lstrip().upper().startswith(("SELECT", "BEGIN"))]
     assert writes and not [s for s in writes if any(c in s for c in children)]
     assert [b.id for b in app.budget] == ids["budget"]
     event_row = session.scalars(
@@ -224,28 +213,17 @@ def test_a_save_updates_child_rows_in_place_and_writes_only_what_changed(session
 
 
 def test_saving_through_the_form_reads_the_application_once(client, session):
-    from sqlalchemy import event
-
     call = factories.call("open")
     applicant = factories.user("applicant")
     app = apps.create_application(call, actor=applicant)
     login(client, applicant)
     token = csrf_token(client, f"/applications/{app.id}/edit")
-    statements = []
-
-    def seen(_conn, _cursor, statement, *_args):
-        statements.append(" ".join(statement.split()))
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements(session.get_bind()) as seen:
         response = client.post(
             f"/applications/{app.id}/edit",
             data={"csrf_token": token, "version": "1", "title": "只读一次"},
         )
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert response.status_code == 302 and app.title == "只读一次" and app.version == 2
-    reads = [s for s in statements if s.startswith("SELECT") and "FROM application " in s]
+    reads = [s for s in seen if s.startswith("SELECT") and "FROM application " in s]
     assert len(reads) == 1, reads
-    assert not [s for s in statements if "application_attachment" in s]
+    assert not [s for s in seen if "application_attachment" in s]

@@ -8,13 +8,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import event
 
 from app.awards import operations as ops
 from app.core.money import format_yuan
 from app.extensions import db
 from tests import factories
-from tests.conftest import login, post
+from tests.conftest import login, post, queries_of
 
 
 @pytest.fixture
@@ -89,21 +88,6 @@ def test_search_filters_and_forms_come_back_to_their_page(client, session, small
     assert _rows(empty) == [] and "没有符合条件的申报书" in empty
 
 
-def _queries(client, path) -> int:
-    counter = {"n": 0}
-
-    def count(*_args, **_kwargs):
-        counter["n"] += 1
-
-    client.get(path)
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return counter["n"]
-
-
 def test_decision_page_queries_do_not_grow(client, session, small_pages):
     small = factories.reviewed_call(1)
     big = factories.reviewed_call(6)
@@ -112,7 +96,7 @@ def test_decision_page_queries_do_not_grow(client, session, small_pages):
     ops.propose_award(small.apps[0], 500_000, "同意。", actor=small.officer)
     db.session.flush()
     login(client, small.approver)
-    a = _queries(client, f"/awards/calls/{small.call.id}")
-    b = _queries(client, f"/awards/calls/{big.call.id}?page=2")
-    c = _queries(client, f"/awards/calls/{big.call.id}?show=proposed")
+    a = queries_of(client, f"/awards/calls/{small.call.id}")
+    b = queries_of(client, f"/awards/calls/{big.call.id}?page=2")
+    c = queries_of(client, f"/awards/calls/{big.call.id}?show=proposed")
     assert a == b == c

@@ -7,12 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import event
 
 from app.extensions import db
 from app.reviews import operations as ops
 from tests import factories
-from tests.conftest import login
+from tests.conftest import login, queries_of
 
 
 @pytest.fixture
@@ -90,26 +89,11 @@ def test_pending_draw_shows_codes_titles_and_names(client, session):
     assert 'data-confirm="' in pending  # confirming sends invitations: asked first
 
 
-def _queries(client, path) -> int:
-    counter = {"n": 0}
-
-    def count(*_args, **_kwargs):
-        counter["n"] += 1
-
-    client.get(path)
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return counter["n"]
-
-
 def test_draw_page_queries_do_not_grow(client, session, small_pages):
     small = _round(n_apps=1, n_experts=4)
     big = _round(n_apps=6, n_experts=8)
     login(client, small.officer)
-    a = _queries(client, f"/reviews/calls/{small.call.id}/draw")
-    b = _queries(client, f"/reviews/calls/{big.call.id}/draw?page=2")
-    c = _queries(client, f"/reviews/calls/{big.call.id}/draw?q={big.apps[0].title}")
+    a = queries_of(client, f"/reviews/calls/{small.call.id}/draw")
+    b = queries_of(client, f"/reviews/calls/{big.call.id}/draw?page=2")
+    c = queries_of(client, f"/reviews/calls/{big.call.id}/draw?q={big.apps[0].title}")
     assert a == b == c

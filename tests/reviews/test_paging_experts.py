@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 
 from app.calls import operations as calls
 from app.core import clock
@@ -17,7 +16,7 @@ from app.extensions import db
 from app.reviews import operations as ops
 from app.reviews.operations.pool import page_experts
 from tests import factories
-from tests.conftest import login, post
+from tests.conftest import login, post, queries_of
 
 SCORES = {
     k: "8" for k in ("need", "service_plan", "expert_team", "co_building", "outcomes", "budget")
@@ -116,32 +115,17 @@ def test_round_experts_are_paged_with_totals_of_the_round(client, session, small
     assert "85" in "".join(_rows(client.get(f"{path}?page=2").get_data(as_text=True)))
 
 
-def _queries(client, path) -> int:
-    counter = {"n": 0}
-
-    def count(*_args, **_kwargs):
-        counter["n"] += 1
-
-    client.get(path)
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return counter["n"]
-
-
 def test_expert_pages_queries_do_not_grow(client, session, small_pages):
     small = _submitted_round(n_apps=1, n_experts=3)
     big = _submitted_round(n_apps=4, n_experts=8)
     login(client, small.officer)
-    a = _queries(client, f"/reviews/calls/{small.call.id}/experts")
-    b = _queries(client, f"/reviews/calls/{big.call.id}/experts?page=2")
+    a = queries_of(client, f"/reviews/calls/{small.call.id}/experts")
+    b = queries_of(client, f"/reviews/calls/{big.call.id}/experts?page=2")
     assert a == b
     name = big.experts[0].user.name
-    c = _queries(client, "/reviews/experts")
-    d = _queries(client, "/reviews/experts?page=3")
-    e = _queries(client, f"/reviews/experts?q={name}&field=key_tech&page=1")
+    c = queries_of(client, "/reviews/experts")
+    d = queries_of(client, "/reviews/experts?page=3")
+    e = queries_of(client, f"/reviews/experts?q={name}&field=key_tech&page=1")
     assert c == d == e
 
 

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.reviews import operations as ops
 from app.reviews.models import ReviewScore
 from tests import factories
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, statements
 
 GOOD = {
     "score-need": "8.5",
@@ -156,25 +156,14 @@ def test_not_applicable_is_null_never_zero(session):
 
 
 def test_saving_the_sheet_reads_the_assignment_once_and_not_the_roles_again(client, session):
-    from sqlalchemy import event
-
     r = _round(session)
     row = _accepted(client, r)
     path = f"/reviews/assignments/{row.id}/sheet"
     token = csrf_token(client)
-    statements = []
-
-    def seen(_conn, _cursor, statement, *_args):
-        statements.append(" ".join(statement.split()))
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements(session.get_bind()) as seen:
         answer = client.post(path, data={"score-need": "8", "action": "save", "csrf_token": token})
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert answer.status_code == 302 and row.score_map() == {"need": "8"}
-    reads = [s for s in statements if s.startswith("SELECT")]
+    reads = [s for s in seen if s.startswith("SELECT")]
     assert len([s for s in reads if "FROM review_assignment" in s]) == 1
     # the user and roles are read once, by the request's user loading (one statement)
     assert len([s for s in reads if "user_role" in s]) == 1
@@ -183,24 +172,13 @@ def test_saving_the_sheet_reads_the_assignment_once_and_not_the_roles_again(clie
 
 
 def test_showing_the_sheet_reads_the_rubric_digest_with_the_assignment(client, session):
-    from sqlalchemy import event
-
     r = _round(session)
     row = _accepted(client, r)
     path = f"/reviews/assignments/{row.id}/sheet"
     assert client.get(path).status_code == 200  # the rubric parsed, kept for its digest
-    statements = []
-
-    def seen(_conn, _cursor, statement, *_args):
-        statements.append(" ".join(statement.split()))
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements(session.get_bind()) as seen:
         page = client.get(path)
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
     assert page.status_code == 200 and "评分表" in page.get_data(as_text=True)
-    reads = [s for s in statements if s.startswith("SELECT")]
+    reads = [s for s in seen if s.startswith("SELECT")]
     assert not [s for s in reads if "rubric_snapshot.id =" in s and "coalesce" not in s], reads
     assert len([s for s in reads if "FROM review_assignment" in s]) == 1
