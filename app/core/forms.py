@@ -1,4 +1,5 @@
-"""Showing refusals beside the fields they concern, keeping what was typed."""
+"""Forms and lists: refusals shown beside the fields they concern (keeping what was typed),
+and a list's page with its total."""
 
 from __future__ import annotations
 
